@@ -1,0 +1,1 @@
+"""Scripts that turn results files into the paper's figures (PNG + PDF)."""
