@@ -20,7 +20,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "theory.commands": ("predict",),
     "sim.commands": ("simulate", "sweep", "bench"),
     "sim.reproduce": ("reproduce",),
-    "empirical.commands": ("audit", "empirical"),
+    "empirical.audit_cli": ("audit",),
+    "empirical.commands": ("empirical",),
 }
 
 
@@ -47,8 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
             reason = f"{exc}"
             for name in commands:
                 p = sub.add_parser(name, help=f"(unavailable: {reason})", add_help=False)
-                p.add_argument("rest", nargs=argparse.REMAINDER)
-                p.set_defaults(func=_unavailable(name, reason))
+                p.set_defaults(func=_unavailable(name, reason), stub=True)
     return parser
 
 
@@ -66,7 +66,9 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "stub", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         rc = args.func(args)
     except (UsageError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
