@@ -1,1 +1,1 @@
-"""JAX simulator of verifier-driven self-DPO with progress-gated replay (THEORY.md, paper/model.md)."""
+"""JAX simulator of verifier-driven self-DPO with progress-gated replay (paper/model.md)."""

@@ -71,7 +71,8 @@ def write_results(
                 raise ValueError(f"variable {name!r} uses dimension {d!r} with no coordinate")
         want = tuple(len(coords[d]) for d in dims)
         if tuple(np.shape(arr)) != want:
-            raise ValueError(f"variable {name!r} has shape {np.shape(arr)}, dims {dims} need {want}")
+            shape = np.shape(arr)
+            raise ValueError(f"variable {name!r} has shape {shape}, dims {dims} need {want}")
 
     def write(tmp: Path) -> None:
         with netcdf_file(tmp, "w", version=2) as f:
