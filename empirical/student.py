@@ -1,0 +1,334 @@
+"""The student: a Qwen-VL checkpoint loaded from a local path, sampling and answer log-probs.
+
+One code path for every checkpoint: ``load_student(path)`` calls transformers'
+``AutoModelForImageTextToText.from_pretrained`` and ``AutoProcessor.from_pretrained`` on a local
+directory. The tiny test student (``empirical.tiny``) is saved to a directory and loaded back
+through this same function.
+
+transformers 5 builds a Qwen-VL ``AutoProcessor`` only when torchvision is installed (its video
+processor needs it). Without torchvision we load the same files with ``AutoTokenizer`` and
+``AutoImageProcessor`` and expand the image placeholder exactly as the Qwen-VL processor does
+(``<|image_pad|>`` repeated ``prod(image_grid_thw) // merge_size**2`` times); images only.
+
+Answer log-probability (the DPO quantity): per-token log-probs of the completion, summed over
+the completion mask, as TRL's DPO trainer does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+IMAGE_TOKEN = "<|image_pad|>"
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One encoded prompt: token ids (unpadded) and its images' patches."""
+
+    input_ids: tuple[int, ...]
+    pixel_values: Any  # torch.Tensor (patches, patch_dim) or None
+    image_grid_thw: Any  # torch.Tensor (images, 3) or None
+
+
+@dataclass
+class Student:
+    """A loaded student: model, processor pieces and the token ids the loop needs."""
+
+    model: Any
+    tokenizer: Any
+    image_processor: Any
+    processor: Any  # the AutoProcessor when available, else None
+    device: Any
+    dtype: Any
+    image_token_id: int
+    eos_token_ids: tuple[int, ...]
+    pad_token_id: int
+    path: str
+    lora: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def chat_text(self, question: str, n_images: int) -> str:
+        """The prompt text from the checkpoint's own chat template."""
+        content = [{"type": "image"} for _ in range(n_images)]
+        content.append({"type": "text", "text": question})
+        messages = [{"role": "user", "content": content}]
+        owner = self.processor if self.processor is not None else self.tokenizer
+        return owner.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def encode(self, question: str, images: Sequence[Any]) -> Prompt:
+        """Encode one question with its images (PIL) into a ``Prompt``."""
+        text = self.chat_text(question, len(images))
+        if self.processor is not None:
+            out = self.processor(
+                text=[text], images=list(images) or None, return_tensors="pt", padding=False
+            )
+            ids = tuple(int(i) for i in out["input_ids"][0])
+            pv = out.get("pixel_values")
+            grid = out.get("image_grid_thw")
+        else:
+            pv = grid = None
+            if images:
+                img = self.image_processor(images=list(images), return_tensors="pt")
+                pv, grid = img["pixel_values"], img["image_grid_thw"]
+                merge = int(self.image_processor.merge_size) ** 2
+                pieces = text.split(IMAGE_TOKEN)
+                if len(pieces) - 1 != len(images):
+                    raise ValueError(
+                        f"chat template produced {len(pieces) - 1} image placeholders "
+                        f"for {len(images)} images"
+                    )
+                text = pieces[0]
+                for k, rest in enumerate(pieces[1:]):
+                    text += IMAGE_TOKEN * (int(grid[k].prod()) // merge) + rest
+            enc = self.tokenizer(text, add_special_tokens=False)
+            ids = tuple(int(i) for i in enc["input_ids"])
+        return Prompt(ids, pv, grid)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Completion text without special tokens."""
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True).strip()
+
+
+def _missing(path: str | os.PathLike, what: str) -> FileNotFoundError:
+    return FileNotFoundError(f"{what} not found: {path} (expected a local checkpoint directory)")
+
+
+def load_student(
+    path: str | os.PathLike,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    lora: bool = False,
+    lora_rank: int = 16,
+    trainable: bool = True,
+) -> Student:
+    """Load a Qwen-VL student from a local directory (bf16 on GPU, float32 on CPU).
+
+    Args:
+        path: local checkpoint directory (config.json, weights, tokenizer, preprocessor).
+        device: "cpu", "cuda", "cuda:1"...; default cuda when available.
+        dtype: "float32" or "bfloat16"; default bfloat16 on GPU, float32 on CPU.
+        lora: wrap the model with a peft LoRA adapter (needs the ``lora`` extra).
+        lora_rank: LoRA rank.
+        trainable: put the model in train mode with gradients on (False: eval, frozen).
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise _missing(path, "student checkpoint directory")
+    if not (p / "config.json").is_file():
+        raise _missing(p / "config.json", "student config.json")
+    torch = _torch()
+    from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoTokenizer
+    from transformers.utils import is_torchvision_available
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype is None:
+        dtype = "float32" if str(device).startswith("cpu") else "bfloat16"
+    if dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"dtype must be float32 or bfloat16, got {dtype!r}")
+    tdtype = getattr(torch, dtype)
+    processor = None
+    if is_torchvision_available():
+        from transformers import AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(str(p), local_files_only=True)
+        tokenizer = processor.tokenizer
+        image_processor = processor.image_processor
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(str(p), local_files_only=True)
+        image_processor = AutoImageProcessor.from_pretrained(str(p), local_files_only=True)
+        if getattr(tokenizer, "chat_template", None) is None:
+            for name in ("chat_template.jinja", "chat_template.json"):
+                f = p / name
+                if f.is_file():
+                    text = f.read_text()
+                    if name.endswith(".json"):
+                        import json
+
+                        text = json.loads(text)["chat_template"]
+                    tokenizer.chat_template = text
+                    break
+    tokenizer.padding_side = "left"
+    model = AutoModelForImageTextToText.from_pretrained(
+        str(p), dtype=tdtype, local_files_only=True
+    ).to(device)
+    if lora:
+        try:
+            import peft
+        except ImportError as exc:
+            raise ValueError("--lora needs peft: pip install 'selfdpo[lora]'") from exc
+        cfg = peft.LoraConfig(
+            r=lora_rank,
+            lora_alpha=2 * lora_rank,
+            target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+            lora_dropout=0.0,
+        )
+        model = peft.get_peft_model(model, cfg)
+    model.train(trainable)
+    for prm in model.parameters():
+        if not lora:
+            prm.requires_grad_(trainable)
+    # no dropout randomness: DPO log-probs are deterministic functions of theta
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.Dropout):
+            mod.p = 0.0
+    image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
+    eos = getattr(model.generation_config, "eos_token_id", None) or tokenizer.eos_token_id
+    eos_ids = tuple(eos) if isinstance(eos, (list, tuple)) else (int(eos),)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    return Student(
+        model=model,
+        tokenizer=tokenizer,
+        image_processor=image_processor,
+        processor=processor,
+        device=torch.device(device),
+        dtype=tdtype,
+        image_token_id=int(image_token_id),
+        eos_token_ids=eos_ids,
+        pad_token_id=int(pad),
+        path=str(p),
+        lora=lora,
+    )
+
+
+def collate(
+    student: Student,
+    prompts: Sequence[Prompt],
+    completions: Sequence[Sequence[int]] | None = None,
+) -> dict[str, Any]:
+    """Left-padded batch of prompt (+ completion) rows with the completion mask.
+
+    Returns model inputs plus ``completion_mask`` (1 on completion tokens) when completions
+    are given.
+    """
+    torch = _torch()
+    rows, cmask = [], []
+    for i, pr in enumerate(prompts):
+        comp = list(completions[i]) if completions is not None else []
+        rows.append(list(pr.input_ids) + comp)
+        cmask.append([0] * len(pr.input_ids) + [1] * len(comp))
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), student.pad_token_id, dtype=torch.long)
+    att = torch.zeros((len(rows), width), dtype=torch.long)
+    cm = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+        att[i, width - len(r) :] = 1
+        cm[i, width - len(r) :] = torch.tensor(cmask[i], dtype=torch.long)
+    batch: dict[str, Any] = {"input_ids": ids, "attention_mask": att}
+    pvs = [pr.pixel_values for pr in prompts if pr.pixel_values is not None]
+    if pvs:
+        batch["pixel_values"] = torch.cat(pvs, 0).to(student.dtype)
+        batch["image_grid_thw"] = torch.cat(
+            [pr.image_grid_thw for pr in prompts if pr.image_grid_thw is not None], 0
+        )
+        batch["mm_token_type_ids"] = (ids == student.image_token_id).long()
+    batch = {k: v.to(student.device) for k, v in batch.items()}
+    if completions is not None:
+        batch["completion_mask"] = cm.to(student.device)
+    return batch
+
+
+def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
+    """Sum over tokens of log p(label) where mask is 1 (TRL's per-token log-probs summed).
+
+    Args:
+        logits: (B, L, V) next-token logits aligned with labels (already shifted).
+        labels: (B, L) token ids.
+        mask: (B, L) 0/1 completion mask.
+    """
+    torch = _torch()
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    tok = torch.gather(logp, 2, labels.unsqueeze(-1)).squeeze(-1)
+    return (tok * mask).sum(-1)
+
+
+def completion_logprobs(
+    student: Student,
+    prompts: Sequence[Prompt],
+    completions: Sequence[Sequence[int]],
+    *,
+    model: Any = None,
+) -> Any:
+    """Summed log-prob of each completion given its prompt, shape (B,), differentiable."""
+    model = student.model if model is None else model
+    batch = collate(student, prompts, completions)
+    cmask = batch.pop("completion_mask")
+    keep = max(len(c) for c in completions) + 1
+    # rows are left-padded, so every completion lies in the last `keep` positions
+    out = model(**batch, logits_to_keep=keep)
+    logits = out.logits[:, -keep:-1]
+    labels = batch["input_ids"][:, -keep + 1 :]
+    return sequence_logprobs(logits, labels, cmask[:, -keep + 1 :])
+
+
+def sample_answers(
+    student: Student,
+    prompts: Sequence[Prompt],
+    n: int,
+    *,
+    temperature: float = 1.0,
+    max_new_tokens: int = 32,
+    batch_size: int = 16,
+    seed: int = 0,
+    greedy: bool = False,
+) -> list[list[tuple[int, ...]]]:
+    """Sample ``n`` completions per prompt (token ids up to and including EOS).
+
+    The torch RNG is seeded from ``seed`` so a round's samples are reproducible (resume).
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = student.model
+    was_training = model.training
+    model.eval()
+    out: list[list[tuple[int, ...]]] = []
+    gen_kw = dict(
+        max_new_tokens=max_new_tokens,
+        pad_token_id=student.pad_token_id,
+        eos_token_id=list(student.eos_token_ids),
+    )
+    if greedy:
+        gen_kw.update(do_sample=False, num_return_sequences=1)
+    else:
+        gen_kw.update(
+            do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=n
+        )
+    per = 1 if greedy else n
+    with torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            chunk = prompts[start : start + batch_size]
+            batch = collate(student, chunk)
+            seqs = model.generate(**batch, **gen_kw)
+            new = seqs[:, batch["input_ids"].shape[1] :].tolist()
+            for i in range(len(chunk)):
+                comps = []
+                for row in new[i * per : (i + 1) * per]:
+                    comps.append(_cut(row, student.eos_token_ids, student.pad_token_id))
+                out.append(comps)
+    model.train(was_training)
+    return out
+
+
+def _cut(row: Sequence[int], eos: Sequence[int], pad: int) -> tuple[int, ...]:
+    """Completion up to and including the first EOS (padding after it dropped)."""
+    res = []
+    for t in row:
+        res.append(int(t))
+        if t in eos:
+            break
+    else:
+        while res and res[-1] == pad and pad not in eos:
+            res.pop()
+    return tuple(res)

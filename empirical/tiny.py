@@ -1,0 +1,238 @@
+"""``selfdpo empirical tiny``: the whole loop end to end on CPU with a tiny Qwen-VL student.
+
+Builds a Qwen2.5-VL-architecture model from a tiny config with a word-level tokenizer, a Qwen
+image processor and a chat template made locally, saves them with ``save_pretrained`` and loads
+them back through ``empirical.student.load_student`` (the path real checkpoints take),
+supervised-trains it on the synthetic task to a middling held-out accuracy, then runs self-DPO
+from that same start with an above-threshold, a below-threshold and a near-random synthetic
+verifier, measures each verifier's (alpha_hat, kappa_hat) on a calibration split and compares
+theory's predicted sign (T1: the sign of a_pair - 1/2) with the measured held-out change.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from empirical.data import COLOURS, LETTERS, SYNTH_QUESTION
+from empirical.verifiers import JUDGE_PROMPT
+
+SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
+# the Qwen-VL chat template's structure, images as <|vision_start|><|image_pad|><|vision_end|>
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
+    "{% if m['content'] is string %}{{ m['content'] }}{% else %}"
+    "{% for c in m['content'] %}{% if c['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+IMAGE_SIZE = 56  # 4 x 4 patches of 14 px, merged 2 x 2: 4 image tokens per question
+
+
+def tiny_vocabulary() -> list[str]:
+    """Words of the synthetic task, the judge prompt and the chat roles."""
+    text = " ".join([SYNTH_QUESTION, JUDGE_PROMPT, "system user assistant yes no", *COLOURS])
+    words = re.findall(r"\w+|[^\w\s]+", text)
+    words += list(LETTERS[:4]) + [str(d) for d in range(10)]
+    return ["[UNK]"] + sorted(set(words))
+
+
+def build_tiny_student(path: str | Path, *, seed: int = 0, hidden: int = 64) -> Path:
+    """Create and ``save_pretrained`` a tiny Qwen2.5-VL student (model, tokenizer, processor)."""
+    import torch
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import (
+        PreTrainedTokenizerFast,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+    )
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
+
+    path = Path(path)
+    vocab = {w: i for i, w in enumerate(tiny_vocabulary())}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIAL_TOKENS])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token="[UNK]",
+        padding_side="left",
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    side = IMAGE_SIZE * IMAGE_SIZE
+    image_processor = Qwen2VLImageProcessorPil(
+        size={"shortest_edge": side, "longest_edge": side},
+        patch_size=14,
+        merge_size=2,
+        temporal_patch_size=2,
+    )
+    ids = {s: tokenizer.convert_tokens_to_ids(s) for s in SPECIAL_TOKENS}
+    config = Qwen2_5_VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden,
+            intermediate_size=2 * hidden,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=256,
+            bos_token_id=None,
+            eos_token_id=ids["<|im_end|>"],
+            pad_token_id=ids["<|endoftext|>"],
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                             "mrope_section": [2, 3, 3]},
+        ),
+        vision_config=dict(
+            depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=hidden,
+            fullatt_block_indexes=[0], window_size=IMAGE_SIZE,
+        ),
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        eos_token_id=ids["<|im_end|>"],
+        pad_token_id=ids["<|endoftext|>"],
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    image_processor.save_pretrained(path)
+    (path / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    return path
+
+
+def supervised_warmup(
+    student: Any,
+    train: list,
+    dev: list,
+    *,
+    target: float,
+    lr: float = 3e-3,
+    batch: int = 32,
+    max_steps: int = 400,
+    seed: int = 0,
+) -> dict:
+    """Cross-entropy on the bare correct letter until dev p_correct reaches ``target``."""
+    import torch
+
+    from empirical.loop import LoopConfig, choice_completion, evaluate
+    from empirical.student import completion_logprobs
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    prompts = [student.encode(q.prompt, q.images) for q in train]
+    dev_prompts = [student.encode(q.prompt, q.images) for q in dev]
+    comps = [choice_completion(student, q.answer) for q in train]
+    params = [p for p in student.model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr)
+    ecfg = LoopConfig(choice_probs=True, greedy_eval=False, gen_batch=64)
+    acc = evaluate(student, dev, dev_prompts, ecfg)["p_correct"]
+    step = 0
+    while acc < target and step < max_steps:
+        student.model.train()
+        idx = rng.choice(len(train), size=batch, replace=False)
+        lp = completion_logprobs(student, [prompts[i] for i in idx], [comps[i] for i in idx])
+        opt.zero_grad()
+        (-lp.mean()).backward()
+        opt.step()
+        step += 1
+        if step % 10 == 0:
+            acc = evaluate(student, dev, dev_prompts, ecfg)["p_correct"]
+    return {"steps": step, "dev_p_correct": acc}
+
+
+@dataclass(frozen=True)
+class TinySettings:
+    """Sizes of the tiny experiment (defaults: a few minutes on 2 CPU cores)."""
+
+    n_sft: int = 256
+    n_dev: int = 128
+    n_pool: int = 128
+    n_heldout: int = 256
+    n_calib: int = 200
+    target: float = 0.5
+    rounds: int = 6
+    n: int = 4
+    batch: int = 64
+    lr: float = 2e-3
+    beta: float = 0.5
+    gate: str = "uniform"
+    verifiers: tuple[str, ...] = ("synthetic:0.9:2", "synthetic:0.2:2", "synthetic:0.5:0.05")
+
+
+def run_tiny(workdir: str | Path, *, seed: int = 0, settings: TinySettings | None = None,
+             quiet: bool = True) -> dict:
+    """The tiny experiment; returns {"runs": [...], "start": {...}, "seconds": ...}."""
+    import torch
+
+    from empirical.compare import compare_run
+    from empirical.data import synthetic_task
+    from empirical.loop import LoopConfig, run_loop
+    from empirical.student import load_student
+    from empirical.verifiers import make_verifier
+
+    tic = time.perf_counter()
+    s = settings or TinySettings()
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    work = Path(workdir)
+    raw = build_tiny_student(work / "tiny-init", seed=seed)
+    student = load_student(raw, device="cpu")
+    sft = synthetic_task(s.n_sft, seed, split="sft")
+    dev = synthetic_task(s.n_dev, seed, split="dev")
+    warm = supervised_warmup(student, sft, dev, target=s.target, seed=seed)
+    start = work / "tiny-start"
+    student.model.save_pretrained(start)
+    for f in raw.iterdir():
+        if f.name not in ("config.json", "generation_config.json") and not f.name.endswith(
+            ".safetensors"
+        ):
+            (start / f.name).write_bytes(f.read_bytes())
+    pool = synthetic_task(s.n_pool, seed, split="pool")
+    held = synthetic_task(s.n_heldout, seed, split="heldout")
+    calib = synthetic_task(s.n_calib, seed, split="calib")
+    cfg = LoopConfig(
+        rounds=s.rounds, n=s.n, gate=s.gate, batch=s.batch, lr=s.lr, beta=s.beta,
+        max_new_tokens=2, gen_batch=64, train_batch=32, choice_probs=True, greedy_eval=False,
+        seed=seed,
+    )
+    runs = []
+    for k, spec in enumerate(s.verifiers):
+        if not quiet:
+            sys.stderr.write(f"[tiny] verifier {spec}\n")
+        st = load_student(start, device="cpu")
+        verifier = make_verifier(spec, seed=seed)
+        log = run_loop(st, pool, held, verifier, replace(cfg, seed=seed), work / f"run-{k}",
+                       quiet=quiet)
+        runs.append(compare_run(spec, verifier, calib, log, n=s.n, seed=seed))
+    return {
+        "runs": runs,
+        "start": {"sft_steps": warm["steps"], "dev_p_correct": warm["dev_p_correct"],
+                  "heldout_p_correct": runs[0]["heldout_start"] if runs else None},
+        "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
+        "seconds": round(time.perf_counter() - tic, 1),
+    }

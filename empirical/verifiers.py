@@ -1,0 +1,149 @@
+"""Verifiers that score a student's answers: synthetic V(alpha, kappa), a VLM judge, the rubric.
+
+``SyntheticVerifier`` is THEORY.md's V(alpha, kappa) around the task rubric: a frozen verdict
+v(x, y) = c(x, y) with probability alpha, drawn once per (question, answer) (here from a hash of
+(seed, qid, answer), so asked twice it is wrong the same way, and the same uniform U serves every
+alpha: common random numbers as in paper/model.md), and a score kappa (2 v - 1) + eps with
+eps ~ N(0, 1) fresh per call. ``JudgeVerifier`` asks a second local VLM "is this answer
+correct?" and scores the log-odds of "yes". ``OracleVerifier`` is the rubric itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from empirical.data import Question, normalise_text, rubric
+
+
+def _uniform(seed: int, qid: str, answer: str) -> float:
+    """A fixed U(0, 1) per (seed, question, answer): the frozen verdict's random number."""
+    h = hashlib.sha256(f"{seed}\x1f{qid}\x1f{normalise_text(answer)}".encode()).digest()
+    return int.from_bytes(h[:8], "little") / 2.0**64
+
+
+@dataclass(frozen=True)
+class SyntheticVerifier:
+    """V(alpha, kappa): frozen verdicts with rubric accuracy alpha, score SNR kappa."""
+
+    alpha: float
+    kappa: float
+    seed: int = 0
+
+    def verdict(self, question: Question, answer: str) -> int:
+        """v(x, y): the rubric with probability alpha, its negation otherwise (frozen)."""
+        c = int(rubric(question, answer))
+        return c if _uniform(self.seed, question.qid, answer) < self.alpha else 1 - c
+
+    def score(
+        self, question: Question, answers: Sequence[str], rng: np.random.Generator
+    ) -> np.ndarray:
+        """Scores kappa (2 v - 1) + eps of one question's answers (eps fresh per call)."""
+        v = np.array([self.verdict(question, a) for a in answers], dtype=float)
+        return self.kappa * (2.0 * v - 1.0) + rng.standard_normal(len(answers))
+
+
+@dataclass(frozen=True)
+class OracleVerifier:
+    """The rubric as a verifier: score 1 for a correct answer, 0 otherwise (ties broken by rng)."""
+
+    def score(
+        self, question: Question, answers: Sequence[str], rng: np.random.Generator
+    ) -> np.ndarray:
+        c = np.array([float(rubric(question, a)) for a in answers])
+        return c + 1e-6 * rng.standard_normal(len(answers))
+
+
+JUDGE_PROMPT = (
+    "Question : {question}\nProposed answer : {answer}\n"
+    "Is the proposed answer correct ? Answer yes or no ."
+)
+
+
+class JudgeVerifier:
+    """A second local VLM: score = log-odds of "yes" as its next token after the judge prompt."""
+
+    def __init__(self, judge: Any, batch_size: int = 8):
+        self.judge = judge
+        self.batch_size = batch_size
+        tok = judge.tokenizer
+        self.yes_ids = self._first_ids(tok, ("yes", "Yes", " yes", " Yes"))
+        if not self.yes_ids:
+            raise ValueError("judge tokenizer has no token for 'yes'")
+
+    @staticmethod
+    def _first_ids(tok: Any, words: Sequence[str]) -> list[int]:
+        ids = set()
+        for w in words:
+            enc = tok(w, add_special_tokens=False)["input_ids"]
+            if enc and tok.unk_token_id not in enc[:1]:
+                ids.add(int(enc[0]))
+        return sorted(ids)
+
+    def score(
+        self, question: Question, answers: Sequence[str], rng: np.random.Generator
+    ) -> np.ndarray:
+        import torch
+
+        from empirical.student import collate
+
+        q = re.sub(r"\s+", " ", question.prompt)
+        prompts = [
+            self.judge.encode(JUDGE_PROMPT.format(question=q, answer=a), question.images)
+            for a in answers
+        ]
+        out = []
+        model = self.judge.model
+        with torch.no_grad():
+            for s in range(0, len(prompts), self.batch_size):
+                batch = collate(self.judge, prompts[s : s + self.batch_size])
+                logits = model(**batch, logits_to_keep=1).logits[:, -1].float()
+                logp = torch.log_softmax(logits, -1)
+                lp_yes = torch.logsumexp(logp[:, self.yes_ids], -1)
+                # log-odds log p / (1 - p), stable for p near 0 or 1
+                out.append((lp_yes - torch.log1p(-lp_yes.exp().clamp(max=1 - 1e-7))).cpu())
+        return torch.cat(out).numpy().astype(float)
+
+
+def parse_verifier_spec(spec: str) -> tuple[str, dict]:
+    """``synthetic:ALPHA:KAPPA`` | ``judge:PATH`` | ``oracle`` -> (kind, params); ValueError if bad."""
+    if spec == "oracle":
+        return "oracle", {}
+    if spec.startswith("judge:"):
+        path = spec[len("judge:") :]
+        if not path:
+            raise ValueError("--verifier judge:PATH needs a path")
+        return "judge", {"path": path}
+    if spec.startswith("synthetic:"):
+        parts = spec.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"--verifier must be synthetic:ALPHA:KAPPA, got {spec!r}")
+        try:
+            alpha, kappa = float(parts[1]), float(parts[2])
+        except ValueError as exc:
+            raise ValueError(f"--verifier synthetic:ALPHA:KAPPA needs numbers, got {spec!r}") from exc
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"--verifier alpha must be in [0, 1], got {alpha:g}")
+        if not kappa >= 0.0 or not np.isfinite(kappa):
+            raise ValueError(f"--verifier kappa must be in [0, inf), got {kappa:g}")
+        return "synthetic", {"alpha": alpha, "kappa": kappa}
+    raise ValueError(
+        f"--verifier must be synthetic:ALPHA:KAPPA, judge:PATH or oracle, got {spec!r}"
+    )
+
+
+def make_verifier(spec: str, *, seed: int = 0, device: str | None = None) -> Any:
+    """Build the verifier a spec names (the judge is loaded frozen from its local path)."""
+    kind, params = parse_verifier_spec(spec)
+    if kind == "oracle":
+        return OracleVerifier()
+    if kind == "synthetic":
+        return SyntheticVerifier(params["alpha"], params["kappa"], seed)
+    from empirical.student import load_student
+
+    return JudgeVerifier(load_student(params["path"], device=device, trainable=False))

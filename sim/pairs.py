@@ -1,0 +1,49 @@
+"""n-sample best-vs-worst pairs (paper/model.md, "Pairs").
+
+Each train prompt draws n candidates from pi_theta(.|x), the verifier scores them, the highest
+scored sample's candidate is y_w and the lowest's y_l; the pair is void when they coincide.
+Orientation against the rubric (L0): right if c(y_w) = 1 > c(y_l), wrong if c(y_w) = 0 < c(y_l).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+
+class Pairs(NamedTuple):
+    """One fresh pair per train prompt."""
+
+    y_w: Int[Array, " N"]  # chosen candidate
+    y_l: Int[Array, " N"]  # rejected candidate
+    margin: Float[Array, " N"]  # verifier score gap s_w - s_l (0 for void pairs)
+    valid: Bool[Array, " N"]  # not void (y_w != y_l)
+    reward: Float[Array, " N"]  # mean verifier score of the n samples (``reward`` progress)
+
+
+def sample_candidates(logits: Float[Array, "N K"], u: Float[Array, "N n"]) -> Int[Array, "N n"]:
+    """n i.i.d. samples per prompt from softmax(logits), by inverse CDF of uniforms u."""
+    cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
+    y = jnp.sum(u[:, :, None] >= cdf[:, None, :-1], axis=-1)
+    return y.astype(jnp.int32)
+
+
+def best_worst(y: Int[Array, "N n"], score: Float[Array, "N n"]) -> Pairs:
+    """The pair (argmax-score sample, argmin-score sample) of each prompt."""
+    i_w = jnp.argmax(score, axis=1)[:, None]
+    i_l = jnp.argmin(score, axis=1)[:, None]
+    y_w = jnp.take_along_axis(y, i_w, axis=1)[:, 0]
+    y_l = jnp.take_along_axis(y, i_l, axis=1)[:, 0]
+    valid = y_w != y_l
+    gap = jnp.take_along_axis(score, i_w, axis=1)[:, 0] - jnp.take_along_axis(score, i_l, 1)[:, 0]
+    return Pairs(y_w, y_l, jnp.where(valid, gap, 0.0), valid, jnp.mean(score, axis=1))
+
+
+def orientation(pairs: Pairs) -> tuple[Bool[Array, " N"], Bool[Array, " N"]]:
+    """(right, wrong) orientation of each pair against the rubric; the rest is un-oriented."""
+    right = (pairs.y_w == 0) & (pairs.y_l != 0)
+    wrong = (pairs.y_w != 0) & (pairs.y_l == 0)
+    return right, wrong

@@ -1,0 +1,880 @@
+"""``selfdpo reproduce``: every sweep, figure and claim of the paper from one command.
+
+Layout of the output folder (``--out``, default ``./results``)::
+
+    sweeps/<name>-<hash>.nc   one results file per sweep, named by the hash of its configuration
+    manifest.json             sweep name -> results file, hash, configuration, seeds
+    figures/<figure>.png|pdf  every figure (figures/*.py, reading the results files only)
+    claims.json, claims.md    one row per claim: theory, simulation (95% CI), holds
+    paper/                    main.tex (copied from the repository's paper/), generated/*.tex
+                              (tables from claims.json), figures/ (copies of the PDFs), and
+                              main.pdf when a TeX engine is installed
+
+A sweep whose results file exists with the same hash is reused, so a second run only redraws
+figures and re-evaluates the claims. The hash covers the sweep's parameters and the source of
+``sim`` and ``theory`` (a code change invalidates the cache). jax is imported inside the
+sweep runners only, so ``selfdpo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.results import read_results, write_results
+from theory.util import UsageError, atomic_write_json
+
+CACHE_VERSION = 1
+REPO = Path(__file__).resolve().parent.parent
+PAPER_SRC = REPO / "paper"
+
+
+# --------------------------------------------------------------------------------------------
+# The plan: which sweeps, with what parameters
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One sweep of the plan: a name (the runner) and JSON-able parameters."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def hash(self, fingerprint: str = "") -> str:
+        """Hash of the sweep's configuration (and of the code, through ``fingerprint``)."""
+        return sweep_hash(self.name, self.params, fingerprint)
+
+
+def sweep_hash(name: str, params: dict[str, Any], fingerprint: str = "") -> str:
+    """16-hex-digit hash of (name, params, code fingerprint, cache version); order-insensitive."""
+    text = json.dumps(
+        {"name": name, "params": params, "code": fingerprint, "v": CACHE_VERSION},
+        sort_keys=True,
+        default=_jsonable,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def code_fingerprint(packages: Sequence[str] = ("sim", "theory")) -> str:
+    """Hash of the source files of ``packages`` that results depend on (not this orchestration)."""
+    skip = {"reproduce.py", "claims.py", "cli.py", "commands.py"}
+    h = hashlib.sha256()
+    for pkg in packages:
+        root = REPO / pkg
+        for path in sorted(root.rglob("*.py")):
+            if path.name in skip:
+                continue
+            h.update(str(path.relative_to(REPO)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# Heterogeneous verifier of THEORY.md T3: 85% of prompts with p = 0.6, 15% with p = 0.05,
+# realised as (alpha_x = 1, Phi(sqrt2 kappa_x) = 0.6) and (alpha_x = 0, Phi(sqrt2 kappa_x) = 0.95).
+MISMATCH_MIX = {"fractions": [0.85, 0.15], "p": [0.6, 0.05]}
+
+
+def plan(quick: bool) -> list[Sweep]:
+    """The sweeps ``reproduce`` runs. ``quick``: fewer seeds/rounds/grid points, same claims.
+
+    Every sweep of a mode uses the same seeds and rounds, so sweeps with the same gate, student
+    and n share one compiled program (see :func:`run_points`).
+    """
+    if quick:
+        seeds, rounds = 8, 60
+        phase_alpha = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+        phase_kappa = [0.0, 0.5, 1.0, 2.0, 4.0]
+        pair_kappa, pair_n, theory_prompts = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0], [2, 4], 1000
+        inv_alpha, inv_kappa = [0.08, 0.15, 0.23, 0.35, 0.45], [0.1, 0.5, 1.0, 3.0]
+        rep_alpha, rep_kappa = [0.2, 0.35, 0.65, 0.8], [1.0, 3.0]
+        cap_points = 7
+    else:
+        seeds, rounds = 16, 200
+        phase_alpha = [round(float(x), 3) for x in np.linspace(0.0, 1.0, 21)]
+        phase_kappa = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
+        pair_kappa = [0.0, 0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
+        pair_n, theory_prompts = [2, 3, 4, 8], 2000
+        inv_alpha = [0.02, 0.08, 0.15, 0.23, 0.3, 0.35, 0.4, 0.45]
+        inv_kappa = [0.1, 0.25, 0.5, 1.0, 2.0, 3.0]
+        rep_alpha, rep_kappa = [0.1, 0.2, 0.35, 0.45, 0.55, 0.65, 0.8, 0.9], [0.5, 1.0, 3.0]
+        cap_points = 13
+    common = dict(seeds=seeds, rounds=rounds)
+    return [
+        Sweep(
+            "phase",
+            dict(
+                alphas=phase_alpha, kappas=phase_kappa, gate="uniform", student="default", **common
+            ),
+        ),
+        Sweep(
+            "pairs",
+            dict(
+                alphas=[0.2, 0.8],
+                kappas=pair_kappa,
+                ns=pair_n,
+                theory_prompts=theory_prompts,
+                student="default",
+                **common,
+            ),
+        ),
+        Sweep(
+            "silent",
+            dict(verifiers=[[0.8, 3.0], [0.3, 3.0]], gate="rank", student="default", **common),
+        ),
+        Sweep(
+            "inversion",
+            dict(
+                alphas=inv_alpha,
+                kappas=inv_kappa,
+                gates=["uniform", "rank"],
+                highlight=[[0.23, 3.0], [0.08, 0.1]],
+                student="default",
+                **common,
+            ),
+        ),
+        Sweep(
+            "mismatch",
+            dict(
+                mix=MISMATCH_MIX,
+                regimes={"large s (s = 4)": 4.0, "s → 0 (s = 0)": 0.0},
+                gates=["uniform", "rank"],
+                student="default",
+                **common,
+            ),
+        ),
+        Sweep(
+            "variance",
+            dict(alpha=0.7, kappa=1.0, student="default", seeds=seeds, draws=64 if quick else 256),
+        ),
+        Sweep(
+            "cap",
+            dict(points=cap_points, log10_max=3.0, gate="uniform", student="default", **common),
+        ),
+        Sweep(
+            "replication",
+            dict(
+                alphas=rep_alpha,
+                kappas=rep_kappa,
+                students=["default", "second"],
+                gate="uniform",
+                **common,
+            ),
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Turning trajectories into results files
+# --------------------------------------------------------------------------------------------
+
+ROUND_FIELDS = ("train_acc", "heldout_acc")
+
+
+def trajectory_data(
+    traj: Any, lead: Sequence[str], fields: Sequence[str] | None = None
+) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+    """Results-file variables of a Trajectory whose leading axes are named ``lead``.
+
+    Accuracies get the axis ``round`` (0..R); per-round outcomes get ``step`` (1..R).
+    """
+    out = {}
+    for name in traj._fields:
+        if fields is not None and name not in fields:
+            continue
+        arr = np.asarray(getattr(traj, name), dtype=np.float64)
+        last = "round" if name in ROUND_FIELDS else "step"
+        out[name] = ((*lead, last), arr)
+    return out
+
+
+def round_coords(rounds: int) -> dict[str, np.ndarray]:
+    """``round`` = 0..R and ``step`` = 1..R."""
+    return {"round": np.arange(rounds + 1), "step": np.arange(1, rounds + 1)}
+
+
+# --------------------------------------------------------------------------------------------
+# Sweep runners (jax imported lazily, inside)
+# --------------------------------------------------------------------------------------------
+
+Payload = tuple[dict[str, np.ndarray], dict[str, tuple[tuple[str, ...], np.ndarray]], dict]
+Bar = Callable[[str], None]
+
+
+def _theory():
+    import theory
+
+    return theory
+
+
+def _seed_list(n: int) -> list[int]:
+    return list(range(int(n)))
+
+
+def enable_compilation_cache() -> None:
+    """Persist XLA executables across runs (the sweeps' compile time dominates quick runs)."""
+    import jax
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "selfdpo" / "jax"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(cache))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    except (OSError, AttributeError):  # an unwritable home or an older jax: just compile
+        pass
+
+
+def student_fields(student: str, **overrides: Any) -> dict[str, Any]:
+    """The student's config fields with the defaults (N, B, eta, beta, d_s, K, mu, s, b, ...)."""
+    from sim.config import config_dict, make_config
+
+    return config_dict(
+        make_config(0.5, 1.0, student=student, gate="uniform", rounds=1, **overrides)
+    )
+
+
+def run_points(
+    points: Sequence[tuple[Any, Any]],
+    seeds: int,
+    *,
+    gate: str,
+    student: str,
+    rounds: int,
+    n: int = 2,
+    bar: Bar | None = None,
+    label: str = "",
+    **overrides: Any,
+) -> Any:
+    """Runs at verifiers ``points`` = [(alpha, kappa), ...] x seeds -> Trajectory (P, S, ...).
+
+    alpha and kappa are passed as per-prompt arrays of shape (N,) (scalars are broadcast), so
+    every sweep with the same gate, student, n, rounds and seed count shares one compiled
+    program: compilation, not running, dominates a quick reproduction. Random numbers depend on
+    the seed only, so all points share them (common random numbers).
+    """
+    from sim.config import make_config
+    from sim.sweep import run_seeds
+    from sim.trajectory import Trajectory, to_numpy
+
+    N = int(student_fields(student, **overrides)["N"])
+    out = []
+    for i, (a, k) in enumerate(points):
+        if bar is not None:
+            bar(f"{label} {i + 1}/{len(points)}")
+        a_x = np.broadcast_to(np.asarray(a, dtype=float), (N,)).copy()
+        k_x = np.broadcast_to(np.asarray(k, dtype=float), (N,)).copy()
+        cfg = make_config(a_x, k_x, gate=gate, student=student, rounds=rounds, n=n, **overrides)
+        out.append(to_numpy(run_seeds(cfg, _seed_list(seeds))))
+    return Trajectory(*(np.stack(xs) for xs in zip(*out)))
+
+
+def run_grid(alphas, kappas, seeds: int, **kw) -> Any:
+    """:func:`run_points` on the alpha x kappa grid -> Trajectory (alpha, kappa, seed, ...)."""
+    from sim.trajectory import Trajectory
+
+    pts = [(a, k) for a in alphas for k in kappas]
+    traj = run_points(pts, seeds, **kw)
+    shape = (len(alphas), len(kappas))
+    return Trajectory(*(x.reshape(shape + x.shape[1:]) for x in traj))
+
+
+def _stack(trajs: Sequence[Any]) -> Any:
+    return type(trajs[0])(*(np.stack(xs) for xs in zip(*trajs)))
+
+
+def theory_threshold(kappas: np.ndarray) -> np.ndarray:
+    """alpha at which theory's a_pair(alpha, kappa, n=2) = 1/2 (NaN where it never crosses)."""
+    from scipy.optimize import brentq
+
+    fn = _theory().pair_accuracy
+    out = np.full(np.shape(kappas), np.nan)
+    for i, k in enumerate(np.ravel(kappas)):
+        f = lambda a, k=k: float(fn(a, k)) - 0.5
+        lo, hi = f(0.0), f(1.0)
+        if lo < 0 < hi or hi < 0 < lo:
+            out[i] = brentq(f, 0.0, 1.0, xtol=1e-10)
+    return out
+
+
+def theory_first_round(alphas, kappas, student: str, n: int = 2) -> tuple[np.ndarray, ...]:
+    """Theory's first-order held-out change after round 1 (T1) and its Monte Carlo SE."""
+    th = _theory()
+    f = student_fields(student)
+    st = {k: f[k] for k in ("d_s", "K", "mu", "s", "b", "N")}
+    a, k = np.broadcast_arrays(np.asarray(alphas, float), np.asarray(kappas, float))
+    val, se = np.empty(a.shape), np.empty(a.shape)
+    for idx in np.ndindex(a.shape):
+        est = th.first_round_drift_estimate(
+            float(a[idx]), float(k[idx]), st, n=n, eta=f["eta"], beta=f["beta"]
+        )
+        val[idx], se[idx] = est["heldout"], est["heldout_se"]
+    return val, se
+
+
+def run_phase(p: dict, bar: Bar) -> Payload:
+    """Final held-out change over an (alpha, kappa) grid, uniform replay (T1 threshold)."""
+    A, K = np.array(p["alphas"]), np.array(p["kappas"])
+    traj = run_grid(
+        A,
+        K,
+        p["seeds"],
+        gate=p["gate"],
+        student=p["student"],
+        rounds=p["rounds"],
+        bar=bar,
+        label="phase",
+    )
+    coords = {"alpha": A, "kappa": K, "seed": np.arange(p["seeds"]), **round_coords(p["rounds"])}
+    data = trajectory_data(traj, ("alpha", "kappa", "seed"))
+    data["theory_threshold"] = (("kappa",), theory_threshold(K))
+    bar("phase: theory")
+    val, se = theory_first_round(A[:, None], K[None, :], p["student"])
+    data["theory_first_round_drift"] = (("alpha", "kappa"), val)
+    data["theory_first_round_drift_se"] = (("alpha", "kappa"), se)
+    return coords, data, {}
+
+
+def initial_policies(student: str, M: int, seed: int = 0) -> np.ndarray:
+    """M draws of a train prompt's policy at theta0 (paper/model.md): (M, K).
+
+    logit(y) = b (mu 1[y = 0] + xi_y) with xi_y ~ N(0, 1) the first shared coordinate.
+    """
+    f = student_fields(student)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((M, int(f["K"])))
+    logits = f["b"] * (z + f["mu"] * (np.arange(int(f["K"])) == 0))
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def theory_pair_accuracy_mixture(
+    alpha: float, kappas: np.ndarray, n: int, pis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """L0 averaged over prompts: E[right_x] / E[right_x + wrong_x], exact per prompt, and its SE.
+
+    Uses theory's exact finite-K pair law per prompt (frozen verdicts averaged); the SE is the
+    delta-method Monte Carlo error of the prompt average.
+    """
+    th = _theory()
+    val, se = np.empty(len(kappas)), np.empty(len(kappas))
+    for j, k in enumerate(kappas):
+        rw = np.array(
+            [
+                [o["right"], o["wrong"]]
+                for o in (th.expected_prompt_pair_probs(pi, alpha, float(k), n) for pi in pis)
+            ]
+        )
+        r, m = rw[:, 0], rw.sum(axis=1)
+        ratio = r.mean() / m.mean()
+        resid = (r - ratio * m) / m.mean()
+        val[j], se[j] = ratio, resid.std(ddof=1) / math.sqrt(len(r))
+    return val, se
+
+
+def run_pairs(p: dict, bar: Bar) -> Payload:
+    """First-round pair orientation rates for several n (L0)."""
+    A, K = np.array(p["alphas"]), np.array(p["kappas"])
+    right, wrong, void = [], [], []
+    for n in p["ns"]:
+        traj = run_grid(
+            A,
+            K,
+            p["seeds"],
+            gate="uniform",
+            student=p["student"],
+            rounds=p["rounds"],
+            n=int(n),
+            bar=bar,
+            label=f"pairs n={n}",
+        )
+        right.append(traj.pair_right[..., 0])
+        wrong.append(traj.pair_wrong[..., 0])
+        void.append(traj.void_frac[..., 0])
+    fine = np.linspace(0.0, max(p["kappas"]), 41)
+    coords = {
+        "n": np.array(p["ns"]),
+        "alpha": A,
+        "kappa": K,
+        "seed": np.arange(p["seeds"]),
+        "kappa_fine": fine,
+    }
+    dims = ("n", "alpha", "kappa", "seed")
+    data = {
+        "pair_right": (dims, np.stack(right)),
+        "pair_wrong": (dims, np.stack(wrong)),
+        "void_frac": (dims, np.stack(void)),
+    }
+    th = _theory()
+    pis = initial_policies(p["student"], p["theory_prompts"], seed=1)
+    grids = {"theory_pair_accuracy": fine, "theory_pair_accuracy_grid": K}
+    for name, ks in grids.items():
+        val = np.empty((len(p["ns"]), len(A), len(ks)))
+        se = np.zeros_like(val)
+        for i, n in enumerate(p["ns"]):
+            for j, a in enumerate(A):
+                bar(f"pairs: theory n={n}")
+                if int(n) == 2:  # exact closed form, independent of the policy
+                    val[i, j] = th.pair_accuracy(float(a), ks)
+                elif name.endswith("grid") or len(ks) <= 12:
+                    val[i, j], se[i, j] = theory_pair_accuracy_mixture(float(a), ks, int(n), pis)
+                else:  # the plotted curve: fewer prompts, it is only drawn
+                    val[i, j], se[i, j] = theory_pair_accuracy_mixture(
+                        float(a), ks, int(n), pis[:200]
+                    )
+        kdim = "kappa_fine" if name == "theory_pair_accuracy" else "kappa"
+        data[name] = (("n", "alpha", kdim), val)
+        data[name + "_se"] = (("n", "alpha", kdim), se)
+    return coords, data, {}
+
+
+def run_silent(p: dict, bar: Bar) -> Payload:
+    """An improving and a regressing verifier under the default gate (T4)."""
+    vs = np.array(p["verifiers"], dtype=float)
+    traj = run_points(
+        [tuple(v) for v in vs],
+        p["seeds"],
+        gate=p["gate"],
+        student=p["student"],
+        rounds=p["rounds"],
+        bar=bar,
+        label="silent",
+    )
+    coords = {
+        "verifier": np.arange(len(vs)),
+        "seed": np.arange(p["seeds"]),
+        **round_coords(p["rounds"]),
+    }
+    data = trajectory_data(traj, ("verifier", "seed"))
+    data["alpha"] = (("verifier",), vs[:, 0])
+    data["kappa"] = (("verifier",), vs[:, 1])
+    return coords, data, {}
+
+
+def run_inversion(p: dict, bar: Bar) -> Payload:
+    """Sub-threshold (alpha, kappa) grid under uniform and gated replay (T5, amplification)."""
+    A, K = np.array(p["alphas"]), np.array(p["kappas"])
+    per_gate = [
+        run_grid(
+            A,
+            K,
+            p["seeds"],
+            gate=g,
+            student=p["student"],
+            rounds=p["rounds"],
+            bar=bar,
+            label=f"inversion {g}",
+        )
+        for g in p["gates"]
+    ]
+    traj = _stack(per_gate)
+    coords = {
+        "gate": np.arange(len(p["gates"])),
+        "alpha": A,
+        "kappa": K,
+        "seed": np.arange(p["seeds"]),
+        **round_coords(p["rounds"]),
+    }
+    data = trajectory_data(
+        traj,
+        ("gate", "alpha", "kappa", "seed"),
+        fields=("heldout_acc", "train_acc", "loss_trained", "n_eff", "frac_wrong"),
+    )
+    aa, kk = np.meshgrid(A, K, indexing="ij")
+    data["theory_damage"] = (("alpha", "kappa"), np.asarray(_theory().damage_rate(aa, kk)))
+    attrs = {"gate_names": json.dumps(p["gates"]), "highlight": json.dumps(p["highlight"])}
+    return coords, data, attrs
+
+
+def mismatch_verifier(mix: dict, N: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-prompt (alpha_x, kappa_x) whose pair accuracy is ``mix['p']`` on each prompt type.
+
+    p >= 1/2 is realised by alpha_x = 1 and Phi(sqrt2 kappa_x) = p; p < 1/2 by alpha_x = 0 and
+    Phi(sqrt2 kappa_x) = 1 - p (L0 with alpha in {0, 1}).
+    """
+    from scipy.stats import norm
+
+    from sim.config import heterogeneous_verifier
+
+    alphas, kappas = [], []
+    for p in mix["p"]:
+        right = p >= 0.5
+        alphas.append(1.0 if right else 0.0)
+        kappas.append(float(norm.ppf(p if right else 1.0 - p) / math.sqrt(2.0)))
+    return heterogeneous_verifier(mix["fractions"], alphas, kappas, N)
+
+
+def run_mismatch(p: dict, bar: Bar) -> Payload:
+    """Heterogeneous verifier, uniform vs progress-gated replay, large s and s -> 0 (T3)."""
+    N = int(student_fields(p["student"])["N"])
+    a_x, k_x = mismatch_verifier(p["mix"], N)
+    rows = []
+    for regime, scale in p["regimes"].items():
+        rows.append(
+            _stack(
+                [
+                    run_points(
+                        [(a_x, k_x)],
+                        p["seeds"],
+                        gate=g,
+                        student=p["student"],
+                        rounds=p["rounds"],
+                        s=float(scale),
+                        bar=bar,
+                        label=f"mismatch {g} {regime}",
+                    )
+                    for g in p["gates"]
+                ]
+            )
+        )
+    traj = _stack(rows)  # (regime, gate, 1, seed, ...)
+    traj = type(traj)(*(x[:, :, 0] for x in traj))
+    coords = {
+        "regime": np.arange(len(p["regimes"])),
+        "gate": np.arange(len(p["gates"])),
+        "seed": np.arange(p["seeds"]),
+        **round_coords(p["rounds"]),
+    }
+    data = trajectory_data(traj, ("regime", "gate", "seed"))
+    signs = _theory().mismatch_signs(np.array(p["mix"]["p"]), np.array(p["mix"]["fractions"]))
+    coords["sign"] = np.arange(2)
+    data["theory_mismatch_signs"] = (("sign",), np.array([signs["uniform"], signs["gated"]]))
+    attrs = {
+        "regime_names": json.dumps(list(p["regimes"])),
+        "gate_names": json.dumps(p["gates"]),
+        "regime_s": json.dumps(list(p["regimes"].values())),
+    }
+    return coords, data, attrs
+
+
+def run_variance(p: dict, bar: Bar) -> Payload:
+    """Per-prompt measured progress vs eta (E||G||^2 - tr Sigma) (T2), via sim's diagnostic."""
+    bar("variance theorem")
+    import sim as sim_pkg
+
+    try:
+        fn = getattr(sim_pkg, "progress_moments", None)
+    except ImportError:
+        fn = None
+    if fn is None:
+        raise RuntimeError("sim has no progress diagnostic (T2) yet")
+    out = fn(**p)
+    coords = {"prompt": np.arange(len(np.asarray(out["predicted"])))}
+    data = {k: (("prompt",), np.asarray(v, dtype=float)) for k, v in out.items()}
+    return coords, data, {}
+
+
+def run_cap(p: dict, bar: Bar) -> Payload:
+    """Verifiers along theory's compute power law: gain rate above threshold (T6)."""
+    th = _theory()
+    compute = np.logspace(0.0, p["log10_max"], p["points"])
+    alphas = np.asarray(th.alpha_of_compute(compute), dtype=float)
+    kappas = np.asarray(th.kappa_of_compute(compute), dtype=float)
+    traj = run_points(
+        list(zip(alphas, kappas)),
+        p["seeds"],
+        gate=p["gate"],
+        student=p["student"],
+        rounds=p["rounds"],
+        bar=bar,
+        label="cap",
+    )
+    coords = {"compute": compute, "seed": np.arange(p["seeds"]), **round_coords(p["rounds"])}
+    data = trajectory_data(traj, ("compute", "seed"), fields=("heldout_acc", "train_acc"))
+    data["alpha"] = (("compute",), alphas)
+    data["kappa"] = (("compute",), kappas)
+    bar("cap: theory")
+    gain, gain_se = theory_first_round(alphas, kappas, p["student"])
+    data["theory_gain"] = (("compute",), gain)
+    data["theory_gain_se"] = (("compute",), gain_se)
+    # T6's scale eta beta M / 2: the first-round gain of a perfect verifier (alpha 1, erf = 1)
+    scale = float(theory_first_round(np.array([1.0]), np.array([30.0]), p["student"])[0][0])
+    c_star = float(10.0 ** (p["log10_max"] / 2.0))  # epsilon chosen to put the cap mid-grid
+    eps = float(th.marginal_gain(c_star, scale=scale))
+    attrs = {"epsilon": eps, "scale": scale, "theory_cap": float(th.compute_cap(eps, scale=scale))}
+    return coords, data, attrs
+
+
+def run_replication(p: dict, bar: Bar) -> Payload:
+    """The sign of the held-out change on two students (T1's student-independence)."""
+    A, K = np.array(p["alphas"]), np.array(p["kappas"])
+    traj = _stack(
+        [
+            run_grid(
+                A,
+                K,
+                p["seeds"],
+                gate=p["gate"],
+                student=st,
+                rounds=p["rounds"],
+                bar=bar,
+                label=f"replication {st}",
+            )
+            for st in p["students"]
+        ]
+    )
+    coords = {
+        "student": np.arange(len(p["students"])),
+        "alpha": A,
+        "kappa": K,
+        "seed": np.arange(p["seeds"]),
+        **round_coords(p["rounds"]),
+    }
+    data = trajectory_data(
+        traj,
+        ("student", "alpha", "kappa", "seed"),
+        fields=("heldout_acc", "train_acc", "loss_trained"),
+    )
+    return coords, data, {"student_names": json.dumps(p["students"])}
+
+
+RUNNERS: dict[str, Callable[[dict, Callable[[str], None]], Payload]] = {
+    "phase": run_phase,
+    "pairs": run_pairs,
+    "silent": run_silent,
+    "inversion": run_inversion,
+    "mismatch": run_mismatch,
+    "variance": run_variance,
+    "cap": run_cap,
+    "replication": run_replication,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Cache and orchestration
+# --------------------------------------------------------------------------------------------
+
+
+def cached_path(out: Path, sweep: Sweep, fingerprint: str) -> Path:
+    """Where the results file of ``sweep`` lives: ``sweeps/<name>-<hash>.nc``."""
+    return out / "sweeps" / f"{sweep.name}-{sweep.hash(fingerprint)}.nc"
+
+
+def is_cached(path: Path, digest: str) -> bool:
+    """True if ``path`` is a readable results file carrying hash ``digest``."""
+    if not path.is_file():
+        return False
+    try:
+        return read_results(path).attrs.get("config_hash") == digest
+    except (ValueError, OSError):
+        return False
+
+
+def ensure_sweep(
+    out: Path,
+    sweep: Sweep,
+    fingerprint: str,
+    bar: Callable[[str], None] = lambda s: None,
+    runners: dict[str, Callable] | None = None,
+) -> tuple[Path, bool]:
+    """Run ``sweep`` unless its results file is cached; returns (path, reused)."""
+    digest = sweep.hash(fingerprint)
+    path = cached_path(out, sweep, fingerprint)
+    if is_cached(path, digest):
+        return path, True
+    runner = (runners or RUNNERS)[sweep.name]
+    coords, data, attrs = runner(sweep.params, bar)
+    attrs = {
+        **attrs,
+        "name": sweep.name,
+        "config": json.dumps(sweep.params, sort_keys=True, default=_jsonable),
+        "config_hash": digest,
+        "seeds": json.dumps(_seed_list(sweep.params.get("seeds", 0))),
+        "code_fingerprint": fingerprint,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_results(path, coords, data, attrs)
+    return path, False
+
+
+def check_out_dir(out: str | os.PathLike) -> Path:
+    """The output folder, created if needed; UsageError if it is a file or not writable."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out must be a directory, but {path} is a file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {path} is not writable: {exc.strerror or exc}") from None
+    return path
+
+
+def _progress(iterable, **kw):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, file=sys.stderr, **kw)
+
+
+def run_sweeps(
+    out: Path, sweeps: Sequence[Sweep], *, quiet: bool = False, runners=None
+) -> dict[str, dict[str, Any]]:
+    """Ensure every sweep's results file; write and return the manifest.
+
+    A sweep whose runner cannot run (RuntimeError: a piece of sim/ or theory/ it needs is
+    missing) is recorded in the manifest with the reason; its figure and claims then report it.
+    """
+    fingerprint = code_fingerprint()
+    manifest: dict[str, dict[str, Any]] = {}
+    bar = _progress(sweeps, desc="sweeps", unit="sweep", disable=True if quiet else None)
+    for sweep in bar:
+        bar.set_postfix_str(sweep.name)
+        entry: dict[str, Any] = {"hash": sweep.hash(fingerprint), "params": sweep.params}
+        try:
+            path, reused = ensure_sweep(
+                out, sweep, fingerprint, lambda s: bar.set_postfix_str(s), runners
+            )
+            entry.update(file=str(path.relative_to(out)), reused=reused)
+        except RuntimeError as exc:
+            entry.update(file=None, reused=False, error=str(exc))
+            bar.write(f"sweep {sweep.name}: not run: {exc}", file=sys.stderr)
+        manifest[sweep.name] = entry
+    atomic_write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+def draw_figures(out: Path, *, quiet: bool = False) -> tuple[list[Path], dict[str, str]]:
+    """Run every figure script on ``out``; PNG and PDF into ``out/figures``.
+
+    Returns the files written and, per figure that could not be drawn, why (a missing sweep).
+    """
+    from figures import FIGURES
+
+    paths: list[Path] = []
+    missing: dict[str, str] = {}
+    bar = _progress(FIGURES, desc="figures", unit="fig", disable=True if quiet else None)
+    for name in bar:
+        module = importlib.import_module(f"figures.{name}")
+        try:
+            paths += module.main(str(out), str(out / "figures"))
+        except FileNotFoundError as exc:
+            missing[name] = str(exc)
+            bar.write(f"figure {name}: not drawn: {exc}", file=sys.stderr)
+    return paths, missing
+
+
+def assemble_paper(out: Path, figure_paths: Sequence[Path], claims: Sequence[Any]) -> Path:
+    """``out/paper``: main.tex copied from the repository, figures and generated tables.
+
+    main.tex sets ``\\graphicspath{{figures/}}`` and inputs ``generated/*.tex``, so the folder
+    is self-contained: ``cd out/paper && pdflatex main.tex`` builds it.
+    """
+    from sim import claims as claims_mod
+
+    paper = out / "paper"
+    (paper / "figures").mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.tex", "*.bib"):
+        for src in PAPER_SRC.glob(pattern):
+            shutil.copyfile(src, paper / src.name)
+    for fig in figure_paths:
+        shutil.copyfile(fig, paper / "figures" / fig.name)
+    claims_mod.write_paper_tables(paper / "generated", list(claims))
+    return paper
+
+
+def build_pdf(paper: Path) -> tuple[Path | None, str]:
+    """Build ``paper/main.pdf`` with latexmk, pdflatex or tectonic if one is installed."""
+    engine = next((e for e in ("latexmk", "pdflatex", "tectonic") if shutil.which(e)), None)
+    if engine is None:
+        return None, "no TeX engine (latexmk, pdflatex, tectonic) installed: PDF build skipped"
+    if not (paper / "main.tex").is_file():
+        return None, "no main.tex: PDF build skipped"
+    cmd = {
+        "latexmk": ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
+        "pdflatex": ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
+        "tectonic": ["tectonic", "main.tex"],
+    }[engine]
+    try:
+        for _ in range(2 if engine == "pdflatex" else 1):
+            subprocess.run(cmd, cwd=paper, check=True, capture_output=True, timeout=300)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        return None, f"{engine} failed ({type(exc).__name__}); see {paper / 'main.log'}"
+    return paper / "main.pdf", f"PDF built with {engine}: {paper / 'main.pdf'}"
+
+
+def reproduce(out: str | os.PathLike, *, quick: bool = False, quiet: bool = False) -> int:
+    """Everything: sweeps, figures, claims, paper. Returns 0 if every claim holds, else 1."""
+    from sim import claims as claims_mod
+
+    t0 = time.time()
+    out_path = check_out_dir(out)
+    enable_compilation_cache()
+    manifest = run_sweeps(out_path, plan(quick), quiet=quiet)
+    figure_paths, missing = draw_figures(out_path, quiet=quiet)
+    claims = claims_mod.evaluate(out_path)
+    written = claims_mod.write_claims(out_path, claims)
+    paper_dir = assemble_paper(out_path, figure_paths, claims)
+    pdf, note = build_pdf(paper_dir)
+    reused = sum(1 for m in manifest.values() if m.get("reused"))
+    failed_sweeps = [k for k, m in manifest.items() if m.get("error")]
+    print(
+        f"results:  {out_path / 'sweeps'} ({len(manifest)} sweeps, {reused} reused from cache"
+        + (f", not run: {', '.join(failed_sweeps)}" if failed_sweeps else "")
+        + ")"
+    )
+    print(
+        f"figures:  {out_path / 'figures'} ({len(figure_paths)} files"
+        + (f", not drawn: {', '.join(missing)}" if missing else "")
+        + ")"
+    )
+    print(f"claims:   {written[0]}  {written[1]}")
+    print(f"paper:    {paper_dir / 'main.tex'} ({note})")
+    failing = [c for c in claims if not c.holds]
+    print(
+        f"claims holding: {len(claims) - len(failing)}/{len(claims)} "
+        f"({'quick' if quick else 'full'} run, {time.time() - t0:.0f} s)"
+    )
+    if failing:
+        sys.stderr.write(f"failing claims: {', '.join(c.id for c in failing)}\n")
+        for c in failing:
+            sys.stderr.write(f"  {c.id}: {c.decision}\n")
+        return 1
+    return 0
+
+
+def _handler(args: argparse.Namespace) -> int:
+    return reproduce(args.out, quick=args.quick, quiet=args.quiet)
+
+
+def register(subparsers: Any) -> None:
+    """Add ``selfdpo reproduce`` to the CLI."""
+    p = subparsers.add_parser(
+        "reproduce",
+        help="run every sweep, draw every figure, write the claims report and the paper",
+        description="Run the sweeps (cached by configuration hash), draw every figure, "
+        "write claims.json/claims.md and assemble the paper. Exits 1 naming any failing claim.",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer seeds, rounds and grid points (a few minutes on 2 CPU cores)",
+    )
+    p.add_argument(
+        "--out", default="results", metavar="DIR", help="output folder (default: ./results)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_handler)

@@ -1,0 +1,72 @@
+"""The two-block linear-softmax student (paper/model.md, "Student").
+
+logit_x(y) = theta_s . phi_s(x, y) + s theta_t[x, y], with phi_s(x, y) = mu 1[y = 0] u + xi_{x,y},
+u = e_0, xi ~ N(0, I) drawn once per run. Held-out prompts see only the shared block.
+Candidate 0 is the correct one.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+class Features(NamedTuple):
+    """Shared-block noise xi of train and held-out prompts, drawn once per run."""
+
+    train: Float[Array, "N K d_s"]
+    heldout: Float[Array, "N_h K d_s"]
+
+
+class Params(NamedTuple):
+    """Student parameters theta = (theta_s, theta_t)."""
+
+    shared: Float[Array, " d_s"]  # theta_s
+    tabular: Float[Array, "N K"]  # theta_t (train prompts only)
+
+
+def init_features(key: jax.Array, N: int, N_h: int, K: int, d_s: int) -> Features:
+    """Draw xi for N train and N_h held-out prompts."""
+    k_train, k_held = jax.random.split(key)
+    return Features(
+        train=jax.random.normal(k_train, (N, K, d_s)),
+        heldout=jax.random.normal(k_held, (N_h, K, d_s)),
+    )
+
+
+def init_params(b: Float[Array, ""], N: int, K: int, d_s: int) -> Params:
+    """theta0 = (b u, 0)."""
+    shared = jnp.zeros(d_s).at[0].set(b)
+    return Params(shared=shared, tabular=jnp.zeros((N, K)))
+
+
+def shared_logits(
+    theta_s: Float[Array, " d_s"], xi: Float[Array, "M K d_s"], mu: Float[Array, ""]
+) -> Float[Array, "M K"]:
+    """theta_s . phi_s(x, y) for every prompt and candidate."""
+    K = xi.shape[1]
+    shift = mu * theta_s[0] * (jnp.arange(K) == 0)
+    return xi @ theta_s + shift
+
+
+def train_logits(params: Params, feats: Features, mu, s) -> Float[Array, "N K"]:
+    """Logits of the train prompts (shared plus tabular block)."""
+    return shared_logits(params.shared, feats.train, mu) + s * params.tabular
+
+
+def accuracy(logits: Float[Array, "M K"]) -> Float[Array, ""]:
+    """Mean over prompts of pi(correct | x) = softmax(logits)[0] (exact, no sampling)."""
+    return jnp.mean(jax.nn.softmax(logits, axis=-1)[:, 0])
+
+
+def train_accuracy(params: Params, feats: Features, mu, s) -> Float[Array, ""]:
+    """A_train: rubric accuracy on the train prompts."""
+    return accuracy(train_logits(params, feats, mu, s))
+
+
+def heldout_accuracy(params: Params, feats: Features, mu) -> Float[Array, ""]:
+    """A_held: rubric accuracy on held-out prompts (shared block only): the benchmark score."""
+    return accuracy(shared_logits(params.shared, feats.heldout, mu))

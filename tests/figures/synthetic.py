@@ -1,0 +1,199 @@
+"""Small synthetic results files in the layout ``selfdpo reproduce`` writes (for fast tests).
+
+Numbers are random but shaped like the real sweeps; where a test needs a known truth, it passes
+``truth`` functions. Nothing here runs the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import norm
+
+from sim.reproduce import MISMATCH_MIX
+from sim.results import write_results
+
+R = 8
+S = 5
+
+
+def _rounds(r: int = R) -> dict[str, np.ndarray]:
+    return {"round": np.arange(r + 1), "step": np.arange(1, r + 1)}
+
+
+def _walk(rng, lead: tuple[int, ...], drift: np.ndarray | float, r: int = R) -> np.ndarray:
+    """Accuracy trajectories starting at 0.45 with a per-round drift plus noise."""
+    steps = np.asarray(drift)[..., None] + 0.002 * rng.standard_normal((*lead, r))
+    start = np.full((*lead, 1), 0.45)
+    return np.concatenate([start, 0.45 + np.cumsum(steps, axis=-1)], axis=-1)
+
+
+def _attrs(name: str, config: dict, **extra) -> dict:
+    return {
+        "name": name,
+        "config": json.dumps(config),
+        "config_hash": f"synthetic-{name}",
+        "seeds": json.dumps(list(range(S))),
+        **extra,
+    }
+
+
+def a_pair(alpha, kappa):
+    """L0's n = 2 closed form (THEORY.md), used as the synthetic truth."""
+    return 0.5 + (2 * np.asarray(alpha) - 1) * (norm.cdf(np.sqrt(2) * np.asarray(kappa)) - 0.5)
+
+
+def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
+    """Write every sweep's synthetic results file under ``root`` (no manifest: plain names)."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    alphas = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    kappas = np.array([0.0, 1.0, 3.0])
+    drift = 0.004 * (2 * a_pair(alphas[:, None], kappas[None, :]) - 1)  # (alpha, kappa)
+
+    h = _walk(rng, (5, 3, S), drift[..., None])
+    write_results(
+        root / "phase.nc",
+        {"alpha": alphas, "kappa": kappas, "seed": np.arange(S), **_rounds()},
+        {
+            "heldout_acc": (("alpha", "kappa", "seed", "round"), h),
+            "loss_trained": (
+                ("alpha", "kappa", "seed", "step"),
+                0.7 - 0.01 * rng.random((5, 3, S, R)),
+            ),
+            "theory_threshold": (("kappa",), np.where(kappas > 0, 0.5, np.nan)),
+            "theory_first_round_drift": (("alpha", "kappa"), drift),
+        },
+        _attrs("phase", {"gate": "uniform"}),
+    )
+
+    ns = np.array([2, 4])
+    pk = np.array([0.0, 0.5, 2.0])
+    pa = np.array([0.2, 0.8])
+    truth = a_pair(pa[:, None], pk[None, :])  # same for both n here
+    mixed = 0.4 + 0.01 * rng.random((2, 2, 3, S))
+    acc = np.clip(
+        truth[None, :, :, None] + pair_bias + 0.01 * rng.standard_normal((2, 2, 3, S)), 0, 1
+    )
+    fine = np.linspace(0, 2, 9)
+    write_results(
+        root / "pairs.nc",
+        {"n": ns, "alpha": pa, "kappa": pk, "seed": np.arange(S), "kappa_fine": fine},
+        {
+            "pair_right": (("n", "alpha", "kappa", "seed"), mixed * acc),
+            "pair_wrong": (("n", "alpha", "kappa", "seed"), mixed * (1 - acc)),
+            "theory_pair_accuracy": (
+                ("n", "alpha", "kappa_fine"),
+                np.broadcast_to(a_pair(pa[:, None], fine[None, :]), (2, 2, 9)),
+            ),
+            "theory_pair_accuracy_grid": (
+                ("n", "alpha", "kappa"),
+                np.broadcast_to(truth, (2, 2, 3)),
+            ),
+        },
+        _attrs("pairs", {}),
+    )
+
+    loss = 0.69 - 0.02 * np.arange(1, R + 1) + 0.001 * rng.standard_normal((2, S, R))
+    write_results(
+        root / "silent.nc",
+        {"verifier": np.arange(2), "seed": np.arange(S), **_rounds()},
+        {
+            "heldout_acc": (
+                ("verifier", "seed", "round"),
+                _walk(rng, (2, S), np.array([0.004, -0.004])[:, None]),
+            ),
+            "loss_trained": (("verifier", "seed", "step"), loss),
+            "alpha": (("verifier",), np.array([0.8, 0.3])),
+            "kappa": (("verifier",), np.array([3.0, 3.0])),
+        },
+        _attrs("silent", {"gate": "rank"}),
+    )
+
+    ia, ik = np.array([0.08, 0.23, 0.4]), np.array([0.1, 3.0])
+    dmg = (1 - 2 * ia[:, None]) * (2 * norm.cdf(np.sqrt(2) * ik[None, :]) - 1)
+    dd = -0.003 * dmg[None, :, :, None] * np.array([1.0, 1.5])[:, None, None, None]
+    write_results(
+        root / "inversion.nc",
+        {"gate": np.arange(2), "alpha": ia, "kappa": ik, "seed": np.arange(S), **_rounds()},
+        {
+            "heldout_acc": (
+                ("gate", "alpha", "kappa", "seed", "round"),
+                _walk(rng, (2, 3, 2, S), dd),
+            ),
+            "n_eff": (
+                ("gate", "alpha", "kappa", "seed", "step"),
+                np.stack([np.full((3, 2, S, R), 28.0), 20.0 + rng.random((3, 2, S, R))]),
+            ),
+            "theory_damage": (("alpha", "kappa"), dmg),
+        },
+        _attrs(
+            "inversion",
+            {"B": 32},
+            gate_names=json.dumps(["uniform", "rank"]),
+            highlight=json.dumps([[0.23, 3.0], [0.08, 0.1]]),
+        ),
+    )
+
+    md = np.array([[0.003, -0.003], [0.002, 0.004]])[:, :, None]
+    write_results(
+        root / "mismatch.nc",
+        {"regime": np.arange(2), "gate": np.arange(2), "seed": np.arange(S), **_rounds()},
+        {
+            "heldout_acc": (("regime", "gate", "seed", "round"), _walk(rng, (2, 2, S), md)),
+            "frac_wrong": (
+                ("regime", "gate", "seed", "step"),
+                0.1 + 0.05 * rng.random((2, 2, S, R)),
+            ),
+        },
+        _attrs(
+            "mismatch",
+            {"mix": MISMATCH_MIX},
+            regime_names=json.dumps(["large s", "s → 0"]),
+            gate_names=json.dumps(["uniform", "rank"]),
+        ),
+    )
+
+    pred = rng.random(20) * 0.01
+    write_results(
+        root / "variance.nc",
+        {"prompt": np.arange(20)},
+        {
+            "predicted": (("prompt",), pred),
+            "measured": (("prompt",), pred + 0.0005 * rng.standard_normal(20)),
+            "measured_se": (("prompt",), np.full(20, 0.0005)),
+            "prompt_type": (("prompt",), (np.arange(20) >= 15).astype(int)),
+        },
+        _attrs("variance", {"draws": 64}, prompt_type_names=json.dumps(["p = 0.6", "p = 0.05"])),
+    )
+
+    c = np.logspace(0, 2, 5)
+    gain = 0.004 * (1 - np.exp(-c / 10))
+    write_results(
+        root / "cap.nc",
+        {"compute": c, "seed": np.arange(S), **_rounds()},
+        {
+            "heldout_acc": (("compute", "seed", "round"), _walk(rng, (5, S), gain[:, None])),
+            "alpha": (("compute",), np.linspace(0.6, 0.9, 5)),
+            "kappa": (("compute",), np.linspace(0.5, 3, 5)),
+            "theory_gain": (("compute",), gain),
+        },
+        _attrs("cap", {}, epsilon=1e-5, theory_cap=20.0),
+    )
+
+    ra, rk = np.array([0.2, 0.8]), np.array([1.0, 3.0])
+    rd = 0.004 * (2 * a_pair(ra[:, None], rk[None, :]) - 1)
+    write_results(
+        root / "replication.nc",
+        {"student": np.arange(2), "alpha": ra, "kappa": rk, "seed": np.arange(S), **_rounds()},
+        {
+            "heldout_acc": (
+                ("student", "alpha", "kappa", "seed", "round"),
+                _walk(rng, (2, 2, 2, S), np.broadcast_to(rd[None, :, :, None], (2, 2, 2, 1))),
+            )
+        },
+        _attrs("replication", {"gate": "uniform"}, student_names=json.dumps(["default", "second"])),
+    )
+    return root

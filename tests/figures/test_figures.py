@@ -1,0 +1,200 @@
+"""Figure scripts, claims decisions and the reproduce cache on small synthetic results files.
+
+None of these runs the simulator: the results files come from tests/figures/synthetic.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from figures import FIGURES
+from sim import claims as claims_mod
+from sim import reproduce as rp
+from tests.figures import synthetic
+from theory.util import UsageError
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Path:
+    return synthetic.write_all(tmp_path_factory.mktemp("synth"))
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_script_writes_png_and_pdf(synth, tmp_path, name):
+    module = importlib.import_module(f"figures.{name}")
+    paths = module.main(str(synth), str(tmp_path))
+    assert sorted(p.suffix for p in paths) == [".pdf", ".png"]
+    for p in paths:
+        assert p.is_file() and p.stat().st_size > 1000
+    assert paths[0].read_bytes()[:4] == b"\x89PNG"
+    assert paths[1].read_bytes()[:4] == b"%PDF"
+
+
+def test_figure_cli_reports_missing_results_in_one_line(tmp_path, capsys):
+    from figures import phase_diagram
+    from figures._common import cli
+
+    assert cli(phase_diagram.main, [str(tmp_path / "nothing-here")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "phase" in err
+
+
+def test_results_path_prefers_manifest_and_explains_unrun_sweeps(tmp_path):
+    from figures._common import results_path
+
+    synthetic.write_all(tmp_path)
+    (tmp_path / "sweeps").mkdir()
+    moved = tmp_path / "sweeps" / "phase-abc.nc"
+    (tmp_path / "phase.nc").rename(moved)
+    manifest = {"phase": {"file": "sweeps/phase-abc.nc"}, "variance": {"file": None,
+                                                                       "error": "no T2 yet"}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert results_path(tmp_path, "phase") == moved
+    with pytest.raises(FileNotFoundError, match="no T2 yet"):
+        results_path(tmp_path, "variance")
+
+
+# ------------------------------------------------------------------ claims decisions ---------
+
+
+def test_every_claim_is_decided_on_synthetic_results(synth):
+    claims = claims_mod.evaluate(synth)
+    assert [c.id for c in claims] == list(claims_mod.CLAIM_IDS)
+    for c in claims:
+        d = c.to_dict()
+        assert {"id", "statement", "theory", "sim", "sim_ci", "holds", "decision"} <= set(d)
+        assert isinstance(d["holds"], bool) and d["decision"]
+
+
+def test_l0_claim_holds_when_simulation_matches_the_closed_form(synth):
+    assert claims_mod.claim_l0(synth, general_n=False).holds
+
+
+def test_l0_claim_fails_when_simulation_is_biased(tmp_path):
+    # same synthetic truth shifted by 0.1: far outside any SE-based tolerance
+    root = synthetic.write_all(tmp_path, pair_bias=0.1)
+    c = claims_mod.claim_l0(root, general_n=False)
+    assert not c.holds
+    assert c.sim - c.theory == pytest.approx(0.1, abs=0.03)
+
+
+def test_agreement_combines_theory_monte_carlo_error():
+    rng = np.random.default_rng(0)
+    sim = 0.5 + 0.01 * rng.standard_normal((1, 8))
+    tight = claims_mod.agreement(sim, np.array([0.6]))
+    loose = claims_mod.agreement(sim, np.array([0.6]), theory_se=np.array([0.1]))
+    assert tight["max_z"] > tight["k"]
+    assert loose["max_z"] < loose["k"]
+
+
+def test_critical_k_is_at_least_three_and_grows_with_tests():
+    assert claims_mod.critical_k(1000, 1) == 3.0
+    assert claims_mod.critical_k(8, 100) > claims_mod.critical_k(8, 10) > 3.0
+
+
+def test_crossing_interpolates_and_flags_no_crossing():
+    a = np.array([0.0, 0.5, 1.0])
+    assert claims_mod.crossing(a, np.array([-1.0, -0.5, 0.5])) == pytest.approx(0.75)
+    assert claims_mod.crossing(a, np.array([1.0, 2.0, 3.0])) == -math.inf
+    assert claims_mod.crossing(a, np.array([-1.0, -2.0, -3.0])) == math.inf
+
+
+def test_bootstrap_crossing_interval_contains_a_clean_crossing():
+    rng = np.random.default_rng(1)
+    alphas = np.linspace(0, 1, 11)
+    delta = (alphas - 0.5)[:, None] + 0.02 * rng.standard_normal((11, 16))
+    est, lo, hi = claims_mod.bootstrap_crossing(alphas, delta, 0.95)
+    assert lo <= 0.5 <= hi and abs(est - 0.5) < 0.05
+
+
+def test_claims_writers_list_every_claim(synth, tmp_path):
+    claims = claims_mod.evaluate(synth)
+    j, m = claims_mod.write_claims(tmp_path, claims)
+    rows = json.loads(j.read_text())
+    assert [r["id"] for r in rows] == list(claims_mod.CLAIM_IDS)
+    text = m.read_text()
+    for c in claims:
+        assert f"| {c.id} |" in text
+    table, macros = claims_mod.write_paper_tables(tmp_path / "gen", claims)
+    assert table.read_text().count(r"\\") == len(claims) + 1  # header + one row per claim
+    assert r"\newcommand{\claimTfiveHolds}" in macros.read_text()
+
+
+def test_tex_escape():
+    assert claims_mod.tex_escape("a_b 5% & #1 {x}") == r"a\_b 5\% \& \#1 \{x\}"
+
+
+# ------------------------------------------------------------------ reproduce plumbing -------
+
+
+def test_sweep_hash_depends_on_params_and_code_not_on_key_order():
+    h = rp.sweep_hash("phase", {"a": 1, "b": [1, 2]}, "code1")
+    assert h == rp.sweep_hash("phase", {"b": [1, 2], "a": 1}, "code1")
+    assert h != rp.sweep_hash("phase", {"a": 2, "b": [1, 2]}, "code1")
+    assert h != rp.sweep_hash("phase", {"a": 1, "b": [1, 2]}, "code2")
+    assert h != rp.sweep_hash("pairs", {"a": 1, "b": [1, 2]}, "code1")
+    assert len(h) == 16
+
+
+def test_plan_covers_every_runner_and_quick_is_smaller():
+    quick, full = rp.plan(True), rp.plan(False)
+    assert [s.name for s in quick] == [s.name for s in full] == list(rp.RUNNERS)
+    for q, f in zip(quick, full):
+        assert q.hash() != f.hash()
+    assert quick[0].params["seeds"] < full[0].params["seeds"]
+    assert quick[0].params["rounds"] < full[0].params["rounds"]
+
+
+def test_ensure_sweep_reuses_a_file_whose_hash_matches(tmp_path):
+    calls = []
+
+    def fake_runner(params, bar):
+        calls.append(params)
+        return ({"x": np.arange(3)}, {"y": (("x",), np.ones(3) * params["v"])}, {})
+
+    runners = {"toy": fake_runner}
+    sweep = rp.Sweep("toy", {"v": 2.0, "seeds": 3})
+    p1, reused1 = rp.ensure_sweep(tmp_path, sweep, "fp", runners=runners)
+    p2, reused2 = rp.ensure_sweep(tmp_path, sweep, "fp", runners=runners)
+    assert (reused1, reused2) == (False, True) and p1 == p2 and len(calls) == 1
+    assert p1.name == f"toy-{sweep.hash('fp')}.nc"
+    # another configuration or another code version -> another file, run again
+    p3, reused3 = rp.ensure_sweep(tmp_path, rp.Sweep("toy", {"v": 3.0, "seeds": 3}), "fp",
+                                  runners=runners)
+    p4, reused4 = rp.ensure_sweep(tmp_path, sweep, "fp2", runners=runners)
+    assert not reused3 and not reused4 and len({p1, p3, p4}) == 3 and len(calls) == 3
+
+
+def test_check_out_dir_rejects_a_file_and_an_unwritable_path(tmp_path):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="--out"):
+        rp.check_out_dir(f)
+    with pytest.raises(UsageError, match="not writable"):
+        rp.check_out_dir(f / "sub")
+    assert rp.check_out_dir(tmp_path / "new" / "dir").is_dir()
+
+
+def test_cli_bad_out_is_one_line_and_exit_2(tmp_path, capsys):
+    from theory.cli import main
+
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    assert main(["reproduce", "--quick", "--out", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err
+
+
+def test_reproduce_module_does_not_import_jax_at_import_time():
+    import subprocess
+    import sys
+
+    code = "import sys, sim.reproduce, sim.claims, figures._common; print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

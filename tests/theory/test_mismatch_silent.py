@@ -1,0 +1,161 @@
+"""T3 (direction mismatch, horizon) and T4 (silent regression)."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+from scipy.special import expit, ndtr
+
+import theory
+
+
+def test_T3_example_signs():
+    out = theory.mismatch_signs([0.6, 0.05], [0.85, 0.15])
+    assert out["uniform_sign"] == 1 and out["gated_sign"] == -1 and out["mismatch"]
+    assert out["uniform"] == pytest.approx(0.85 * 0.2 - 0.15 * 0.9)
+    assert out["cubic"] == pytest.approx(0.85 * 0.2**3 - 0.15 * 0.9**3)
+    # the model's trained-pair loss progress is p-blind at theta0: no mismatch at first order
+    assert not theory.mismatch_signs([0.6, 0.05], [0.85, 0.15], weights="loss")["mismatch"]
+
+
+@given(
+    st.lists(st.floats(0, 1), min_size=2, max_size=6),
+    st.lists(st.floats(0.01, 1), min_size=6, max_size=6),
+)
+def test_T3_gated_sign_is_cubic_moment_and_consensus_locks(p, f):
+    p = np.array(p)
+    f = np.array(f[: p.size])
+    out = theory.mismatch_signs(p, f)
+    cubic = (f * (2 * p - 1) ** 3).sum() / f.sum()
+    if abs(cubic) > 1e-9:
+        assert out["gated_sign"] == np.sign(cubic)
+    c = out["uniform"]
+    if abs(c) > 1e-9:
+        g = theory.consensus_gate_drift(p, f)
+        assert g == 0.0 or np.sign(g) == np.sign(c)
+
+
+def test_T3_general_condition():
+    grad = np.array([1.0, 0.0])
+    out = theory.mismatch_condition([-1.0, 0.5], [0.3, 2.0], grad)
+    assert out["mismatch"] and out["cos_gated"] < 0 < out["cos_uniform"]
+    assert not theory.mismatch_condition([1.0, 0.5], [0.3, 2.0], grad)["mismatch"]
+
+
+def test_T3_horizon_solution_symbolic():
+    T, a, x = theory.horizon_time_expr()
+    sig = 1 / (1 + sp.exp(-x))
+    assert sp.simplify(sp.diff(T, x) - 1 / (a - sig)) == 0
+    assert sp.simplify(T.subs(x, 0)) == 0
+
+
+@pytest.mark.parametrize("a", [0.05, 0.3, 0.8, 0.97])
+def test_T3_horizon_against_ode(a):
+    kt = np.array([0.5, 2.0, 10.0, 40.0])
+    sol = solve_ivp(
+        lambda t, x: a - expit(x), (0, kt[-1]), [0.0], t_eval=kt, rtol=1e-11, atol=1e-13
+    )
+    np.testing.assert_allclose(theory.margin_after(a, kt), sol.y[0], atol=1e-7)
+
+
+def test_T3_horizon_against_stochastic_dpo_recursion():
+    """Always-mixed pair of orientation accuracy p, trained every round: the mean margin after
+    the predicted horizon equals x_f = logit(p - f (p - 1/2)) (O(eta) discretisation)."""
+    rng = np.random.default_rng(9)
+    p, eta, beta, s, f, reps = 0.05, 0.01, 1.0, 1.0, 0.5, 4000
+    rounds = theory.mismatch_horizon(p, eta=eta, beta=beta, s=s, w=1.0, mixed=1.0, fraction=f)
+    T = int(round(rounds))
+    h = np.zeros(reps)
+    step = 2 * eta * beta**2 * s**2
+    for _ in range(T):
+        right = rng.random(reps) < p
+        h = h + np.where(right, step * expit(-h), -step * expit(h))
+    xf = math.log((p - f * (p - 0.5)) / (1 - p + f * (p - 0.5)))
+    se = h.std(ddof=1) / math.sqrt(reps)
+    assert abs(h.mean() - xf) <= 4 * se + 2 * step
+    assert abs(xf) > 20 * (se + step)
+
+
+def test_T4_trained_loss_falls_for_every_verifier():
+    rng = np.random.default_rng(10)
+    beta, eta, D = 0.8, 1e-4, 6
+    for alpha in (0.1, 0.5, 0.9):
+        dphi = rng.standard_normal((16, D)) * (1 if alpha > 0.5 else -1)
+        theta = rng.standard_normal(D) * 0.3
+
+        def loss(th, dphi=dphi):
+            return np.mean(np.log1p(np.exp(-beta * dphi @ th)))
+
+        grads = -(beta * expit(-beta * dphi @ theta))[:, None] * dphi  # d l / d theta
+        step = -eta * grads.mean(0)
+        actual = loss(theta + step) - loss(theta)
+        pred = theory.trained_loss_change(grads, eta)
+        assert pred < 0 and actual < 0
+        assert actual == pytest.approx(pred, rel=1e-3)
+
+
+def test_T4_grad_norm_orientation_blind():
+    assert theory.dpo_grad_sq_norm(0.0, 2.0, 1.0) == pytest.approx(0.5)
+    assert theory.dpo_grad_sq_norm(1.0, 2.0) < theory.dpo_grad_sq_norm(-1.0, 2.0)
+
+
+@given(st.floats(0, 1), st.floats(0, 6), st.floats(0.05, 0.95))
+def test_T4_fresh_loss_symmetric_while_drift_antisymmetric(alpha, kappa, pi0):
+    l1 = theory.fresh_loss_rate_tabular(alpha, kappa, pi0)
+    l2 = theory.fresh_loss_rate_tabular(1 - alpha, kappa, pi0)
+    assert l1 <= 0 and l1 == pytest.approx(l2, abs=1e-15)
+    d1, d2 = theory.drift_rate(alpha, kappa), theory.drift_rate(1 - alpha, kappa)
+    assert d1 == pytest.approx(-d2, abs=1e-15)
+
+
+@pytest.mark.parametrize("alpha", [0.15, 0.85])
+def test_T4_fresh_loss_monte_carlo_one_round(alpha):
+    """Tabular K = 2 model: one uniform-replay round, then fresh pairs at theta1."""
+    rng = np.random.default_rng(11)
+    N, B, R, s, beta, eta, kappa, c = 4, 4, 40_000, 1.0, 1.0, 0.05, 2.0, 0.4
+    pi0 = expit(c)
+
+    def pairs(theta, v):
+        logits = np.stack([c + s * theta[..., 0], s * theta[..., 1]], -1)
+        p0 = expit(logits[..., 0] - logits[..., 1])
+        cand = (rng.random(theta.shape[:-1] + (2,)) > p0[..., None]).astype(int)
+        sc = kappa * (2 * np.take_along_axis(v, cand, -1) - 1) + rng.standard_normal(cand.shape)
+        w = np.take_along_axis(cand, sc.argmax(-1)[..., None], -1)[..., 0]
+        lo = np.take_along_axis(cand, sc.argmin(-1)[..., None], -1)[..., 0]
+        return w, lo
+
+    U = rng.random((R, N, 2))
+    v = np.stack([U[..., 0] < alpha, U[..., 1] >= alpha], -1).astype(int)
+    theta = np.zeros((R, N, 2))
+    w, lo = pairs(theta, v)
+    onehot = lambda i: (np.arange(2) == i[..., None]).astype(float)
+    counts = np.zeros((R, N))
+    np.add.at(counts, (np.arange(R)[:, None], rng.integers(0, N, (R, B))), 1.0 / B)
+    theta1 = theta + eta * counts[..., None] * beta / 2 * s * (onehot(w) - onehot(lo))
+    w1, l1 = pairs(theta1, v)
+    h = (
+        beta
+        * s
+        * (
+            np.take_along_axis(theta1, w1[..., None], -1)
+            - np.take_along_axis(theta1, l1[..., None], -1)
+        )[..., 0]
+    )
+    dloss = (np.log1p(np.exp(-h)) - math.log(2)).mean(1)
+    theo = theory.fresh_loss_rate_tabular(alpha, kappa, pi0, s=s, beta=beta, eta=eta, N=N)
+    se = dloss.std(ddof=1) / math.sqrt(R)
+    assert abs(dloss.mean() - theo) <= 4 * se
+    assert abs(theo) > 6 * se
+    # the same loss fall for alpha and 1 - alpha: a falling loss cannot flag regression
+    assert theo == pytest.approx(
+        theory.fresh_loss_rate_tabular(1 - alpha, kappa, pi0, s=s, beta=beta, eta=eta, N=N)
+    )
+    # mean direction per prompt type agrees with the T2 moments (route 2)
+    p = ndtr(math.sqrt(2) * kappa)
+    mom = theory.pair_direction_moments(np.array([pi0, 1 - pi0]), p, s=s, beta=beta)
+    e2 = (alpha**2 + (1 - alpha) ** 2) * (2 * p - 1) ** 2
+    assert theo == pytest.approx(-eta * mom["mean_sq"] / (2 * p - 1) ** 2 * e2 / N)

@@ -1,0 +1,224 @@
+"""T2 and T2b: progress decomposition, gate amplification, effective replay size."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import erf, ndtr
+
+import theory
+
+
+def test_T2_proportional_gate_formula_symbolic():
+    derived, closed = theory.gated_pair_accuracy_expr()
+    assert sp.simplify(derived - closed) == 0
+
+
+@given(st.floats(0, 1), st.floats(0.05, 6))
+def test_T2_proportional_gate_monte_carlo(alpha, kappa):
+    """Weights (2 p_x - 1)^2 from each prompt's frozen verdicts; orientation simulated."""
+    rng = np.random.default_rng(3)
+    reps = 40_000
+    vc = rng.random(reps) < alpha
+    vi = rng.random(reps) >= alpha
+    delta = kappa * ((2 * vc - 1) - (2 * vi - 1))
+    p = ndtr(delta / math.sqrt(2))  # the prompt's orientation probability
+    right = (delta + math.sqrt(2) * rng.standard_normal(reps) > 0).astype(float)
+    w = (2 * p - 1) ** 2
+    if w.sum() == 0:
+        return
+    r = (w * right).sum() / w.sum()
+    se = (w * (right - r)).std(ddof=1) / (w.mean() * math.sqrt(reps)) + 1.0 / reps
+    assert abs(r - theory.gated_pair_accuracy(alpha, kappa)) <= 4 * se
+    # amplified, same side of 1/2
+    a, ag = theory.pair_accuracy(alpha, kappa), theory.gated_pair_accuracy(alpha, kappa)
+    assert (ag - 0.5) * (a - 0.5) >= 0 and abs(ag - 0.5) >= abs(a - 0.5) - 1e-15
+
+
+def test_T2_margin_gate_symbolic_matches_numeric():
+    e = theory.margin_amplification_expr()
+    syms = {s.name: s for s in e.free_symbols}
+    for alpha, kappa in [(0.3, 1.0), (0.8, 0.2), (0.1, 3.0)]:
+        val = float(e.subs({syms["alpha"]: alpha, syms["kappa"]: kappa}))
+        assert theory.gate_amplification(alpha, kappa, "margin") == pytest.approx(val, rel=1e-10)
+    assert theory.gate_amplification(0.3, 1e-9, "margin") == pytest.approx(math.pi / 2, rel=1e-6)
+
+
+@given(st.floats(0, 1), st.floats(0.05, 6))
+def test_T2_margin_gate_monte_carlo(alpha, kappa):
+    rng = np.random.default_rng(4)
+    reps = 40_000
+    vc = rng.random(reps) < alpha
+    vi = rng.random(reps) >= alpha
+    D = kappa * ((2 * vc - 1) - (2 * vi - 1)) + math.sqrt(2) * rng.standard_normal(reps)
+    gap, sgn = np.abs(D), np.sign(D)
+    # gated drift E[gap sgn] / E[gap] against uniform E[sgn] = (2 alpha - 1) erf(kappa)
+    se = (gap * sgn).std(ddof=1) / math.sqrt(reps)
+    assert abs((gap * sgn).mean() - (2 * alpha - 1) * 2 * kappa) <= 4 * se
+    if abs(2 * alpha - 1) > 1e-3:
+        amp = theory.gate_amplification(alpha, kappa, "margin")
+        E_gap = 2 * kappa / (amp * erf(kappa))  # the formula's E|D|
+        assert abs(gap.mean() - E_gap) <= 4 * gap.std(ddof=1) / math.sqrt(reps)
+
+
+def test_T2_gate_amplification_values():
+    assert theory.gate_amplification(0.3, 2.0, "uniform") == 1.0
+    assert theory.gate_amplification(0.3, 2.0, "proportional") == pytest.approx(1 / 0.58)
+    assert theory.gate_amplification(0.3, 2.0, "threshold") == pytest.approx(1 / 0.58)
+    assert theory.gate_amplification(0.3, 2.0, "proportional", progress="loss") == 1.0
+    assert math.isnan(theory.gate_amplification(0.3, 2.0, "rank"))
+    with pytest.raises(ValueError, match="gate"):
+        theory.gate_amplification(0.3, 2.0, "foo")
+
+
+def test_T2_self_term_includes_variance_counterexample():
+    """paper/model.md's loss progress is measured on the trained pair: the self-term is
+    eta E||G||^2 (orientation-blind), not THEORY.md's eta ||mu||^2 = eta (E||G||^2 - tr Sigma).
+
+    One tabular prompt, K = 2, B = N = 1 (w = 1), theta0; exact loss change on the trained pair.
+    """
+    rng = np.random.default_rng(5)
+    s, beta, eta, reps = 1.0, 1.0, 1e-3, 20_000
+    pi = np.array([0.6, 0.4])
+    progress = {}
+    for p_label, (vc, vi) in {"right": (1, 0), "undecided": (1, 1), "wrong": (0, 1)}.items():
+        kappa = 2.0
+        cand = (rng.random((reps, 2)) > pi[0]).astype(int)
+        v = np.where(cand == 0, vc, vi)
+        score = kappa * (2 * v - 1) + rng.standard_normal((reps, 2))
+        w = cand[np.arange(reps), score.argmax(1)]
+        lo = cand[np.arange(reps), score.argmin(1)]
+        nonvoid = w != lo
+        # after theta_t += eta (beta/2) s (e_w - e_l): h1 = beta s (dtheta_w - dtheta_l)
+        h1 = np.where(nonvoid, beta * s * (eta * beta * s), 0.0)
+        P = math.log(2) - np.log1p(np.exp(-h1))  # l(theta0) - l(theta1) on the same pair
+        progress[p_label] = P / eta
+        p = ndtr(kappa * ((2 * vc - 1) - (2 * vi - 1)) / math.sqrt(2))
+        mom = theory.pair_direction_moments(pi, p, s=s, beta=beta)
+        mc, se = progress[p_label].mean(), progress[p_label].std(ddof=1) / math.sqrt(reps)
+        assert abs(mc - mom["second_moment"]) <= 4 * se + eta  # first order, O(eta) bias
+        if p_label == "undecided":
+            assert mom["mean_sq"] == pytest.approx(0.0, abs=1e-15)
+            assert mc > 0.1  # THEORY.md's self-term would be 0 here
+    # blind to orientation: same progress distribution for right, undecided and wrong
+    means = [v.mean() for v in progress.values()]
+    assert max(means) - min(means) <= 4 * max(v.std() for v in progress.values()) / math.sqrt(reps)
+
+
+def test_T2_pair_direction_moments_closed_forms_K2():
+    pi, p, s, beta = np.array([0.7, 0.3]), 0.8, 1.5, 0.9
+    mom = theory.pair_direction_moments(pi, p, s=s, beta=beta)
+    m = 2 * pi[0] * pi[1]
+    assert mom["mean_sq"] == pytest.approx(beta**2 * s**2 / 2 * m**2 * (2 * p - 1) ** 2)
+    assert mom["second_moment"] == pytest.approx(beta**2 * s**2 / 2 * m)
+    assert mom["mean_sq"] == pytest.approx(mom["second_moment"] - mom["trace_cov"])
+
+
+def test_T2_expected_progress_first_order_monte_carlo():
+    """E[P_x] / eta = E[w_x] E||G_x||^2 + sum_{y!=x} E[w_y] <mu_x, mu_y> on the model's round.
+
+    K = 2 prompts with tabular and shared features, random batch, exact loss change, small eta.
+    """
+    rng = np.random.default_rng(6)
+    N, K, d, B, s, beta, eta, reps = 3, 2, 3, 2, 0.8, 1.0, 1e-3, 20_000
+    shared = rng.standard_normal((N, K, d))
+    pis = np.array([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])
+    kappa, verdicts = 1.5, np.array([[1, 0], [0, 1], [1, 1]])
+    feats = np.zeros((N, K, N * K + d))
+    for x in range(N):
+        for y in range(K):
+            feats[x, y, x * K + y] = s
+            feats[x, y, N * K :] = shared[x, y]
+    G = np.zeros((reps, N, feats.shape[-1]))
+    for x in range(N):
+        cand = (rng.random((reps, 2)) > pis[x, 0]).astype(int)
+        v = verdicts[x][cand]
+        score = kappa * (2 * v - 1) + rng.standard_normal((reps, 2))
+        w = cand[np.arange(reps), score.argmax(1)]
+        lo = cand[np.arange(reps), score.argmin(1)]
+        G[:, x] = beta / 2 * (feats[x, w] - feats[x, lo])
+    batch = rng.integers(0, N, (reps, B))
+    wts = np.zeros((reps, N))
+    np.add.at(wts, (np.arange(reps)[:, None], batch), 1.0 / B)
+    dtheta = eta * (wts[..., None] * G).sum(1)
+    h1 = (G / (beta / 2) * dtheta[:, None]).sum(-1) * beta  # margin after the step
+    P = (math.log(2) - np.log1p(np.exp(-h1))) / eta
+    mus, traces = [], []
+    for x in range(N):
+        p = ndtr(kappa * (2 * verdicts[x, 0] - 1 - (2 * verdicts[x, 1] - 1)) / math.sqrt(2))
+        both = theory.pair_direction_moments(pis[x], p, s=s, beta=beta, shared=shared[x])
+        mu = np.zeros(feats.shape[-1])
+        mu[x * K : x * K + K] = both["mean"][:K]
+        mu[N * K :] = both["mean"][K:]
+        mus.append(mu)
+        traces.append(both["trace_cov"])
+    ep = theory.expected_progress(np.array(mus), np.full(N, 1 / N), 1.0, trace_sigma=traces)
+    for x in range(N):
+        se = P[:, x].std(ddof=1) / math.sqrt(reps)
+        assert abs(P[:, x].mean() - ep["total_trained"][x]) <= 4 * se + 5 * eta
+        # THEORY.md's self-term (||mu_x||^2, no variance) is rejected
+        assert abs(P[:, x].mean() - ep["total"][x]) > 8 * se
+    np.testing.assert_allclose(ep["self"] + ep["cross"], ep["total"])
+
+
+@given(st.lists(st.floats(0, 10), min_size=1, max_size=20))
+def test_T2b_effective_replay_size(w):
+    w = np.array(w)
+    if w.sum() == 0:
+        with pytest.raises(ValueError, match="w"):
+            theory.effective_replay_size(w)
+        return
+    ne = theory.effective_replay_size(w)
+    assert 1 - 1e-9 <= ne <= (w > 0).sum() + 1e-9
+    assert theory.effective_replay_size(np.ones(7)) == pytest.approx(7)
+
+
+def test_T2b_shared_update_variance_monte_carlo():
+    rng = np.random.default_rng(8)
+    w = np.array([0.5, 0.3, 0.1, 0.1])
+    sigma2, reps, eta = 2.0, 200_000, 0.3
+    G = rng.standard_normal((reps, 4)) * math.sqrt(sigma2)
+    upd = eta * (G * w).sum(1)
+    v = theory.shared_update_variance(w, sigma2, eta)
+    assert v == pytest.approx(eta**2 * sigma2 / theory.effective_replay_size(w))
+    se = upd.var() * math.sqrt(2 / reps)
+    assert abs(upd.var() - v) <= 4 * se
+
+
+def test_T2_self_cross_ratio():
+    assert theory.self_cross_ratio(3.0, 1.0, 0.5, N=5) == pytest.approx(10 / 2)
+    assert math.isinf(theory.self_cross_ratio(1.0, 1.0, 0.0, N=5))
+    with pytest.raises(ValueError, match="N"):
+        theory.self_cross_ratio(1.0, 1.0, 1.0, N=1)
+
+
+@pytest.mark.parametrize("verdicts", [(1, 0), (0, 1), (1, 1)])
+def test_T2_reward_progress_monte_carlo(verdicts):
+    """Reward progress is symmetric in p <-> 1 - p and starves undecided prompts (K = 2)."""
+    rng = np.random.default_rng(13)
+    kappa, c, s, beta, eta, reps = 1.2, 0.3, 1.1, 0.9, 1e-3, 40_000
+    m = kappa * (2 * np.array(verdicts) - 1)
+    pi0 = 1 / (1 + math.exp(-c))
+    cand = (rng.random((reps, 2)) > pi0).astype(int)
+    score = m[cand] + rng.standard_normal((reps, 2))
+    w = cand[np.arange(reps), score.argmax(1)]
+    lo = cand[np.arange(reps), score.argmin(1)]
+    # logit difference l0 - l1 moves by +-eta beta s^2 on a non-void pair
+    dd = eta * beta * s**2 * ((w == 0) * 1.0 - (lo == 0))
+    pi0_new = 1 / (1 + np.exp(-(c + dd)))
+    dR = (m[0] - m[1]) * (pi0_new - pi0) / eta
+    theo = theory.reward_progress_tabular(pi0, m[0] - m[1], eta=1.0, beta=beta, s=s)
+    se = dR.std(ddof=1) / math.sqrt(reps) + 1e-12
+    assert abs(dR.mean() - theo) <= 4 * se + 5 * eta
+    if verdicts != (1, 1):
+        assert theo > 10 * se
+    else:
+        assert theo == 0.0
+
+
+def test_T3_reward_gate_mismatch_example():
+    out = theory.mismatch_signs([0.6, 0.05], [0.85, 0.15], weights="reward")
+    assert out["mismatch"] and out["gated_sign"] == -1

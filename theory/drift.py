@@ -1,0 +1,386 @@
+"""T1, the threshold: first-order drift of rubric accuracy from one DPO step on a fresh pair.
+
+For one step ``theta <- theta + eta G`` on prompt x's pair at theta0 (h = 0, sigmoid(-h) = 1/2),
+n = 2 and verdicts averaged:
+
+    E[dA] = (eta beta / 2) (2 a_pair - 1) M,   M = sum_j 2 pi_0 pi_j <grad A, phi_0 - phi_j> >= 0
+
+(pairs between two incorrect candidates cancel: their two orientations are equally likely when
+n = 2). M is the *mixed-pair mass*. For n > 2 the orientation probability of the pair {0, j}
+depends on pi, and incorrect-incorrect pairs no longer cancel exactly; the first-round
+functions below then compute the exact first-order drift from the L0 pair law instead of the
+factorised form.
+
+Away from theta0 the pair {0, j} has margin ``h = beta (theta - theta0) . (phi_0 - phi_j)``
+when right-oriented and ``-h`` when wrong-oriented, so its expected ascent is proportional to
+``a sigmoid(-h) - (1 - a) sigmoid(h) = a - sigmoid(h)``: right pairs are damped, wrong pairs
+boosted, and the drift along the pair stops at DPO's fixed point ``h* = logit(a)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, logit
+
+from theory.pairs import _two_level_J, pair_accuracy
+from theory.util import check_int, check_range
+
+__all__ = [
+    "drift_expr",
+    "drift_rate",
+    "drift_rate_at_margin",
+    "dpo_fixed_point",
+    "first_round_drift_estimate",
+    "first_round_heldout_drift",
+    "first_round_train_drift",
+    "mixed_mass_shared",
+    "mixed_mass_tabular",
+    "mixed_mass_tabular_expr",
+    "pair_drift_factor",
+    "sigmoid_factor_expr",
+]
+
+STUDENT_KEYS = ("d_s", "K", "mu", "s", "b")
+
+
+# ---------------------------------------------------------------- symbolic ------------------
+
+
+def drift_expr():
+    """T1: sympy ``E[dA] = (eta beta / 2)(2 a_pair - 1) M`` with a_pair from L0 (n = 2)."""
+    import sympy as sp
+
+    from theory.pairs import a_pair_expr
+
+    eta, beta, M = sp.symbols("eta beta M", positive=True)
+    return eta * beta / 2 * (2 * a_pair_expr() - 1) * M
+
+
+def sigmoid_factor_expr():
+    """T1 away from theta0: ``(a sigmoid(-h) - (1 - a) sigmoid(h), a - sigmoid(h))``.
+
+    The two expressions are equal (sympy simplifies their difference to 0).
+    """
+    import sympy as sp
+
+    a, h = sp.symbols("a h", real=True)
+    sig = lambda z: 1 / (1 + sp.exp(-z))
+    return a * sig(-h) - (1 - a) * sig(h), a - sig(h)
+
+
+def mixed_mass_tabular_expr(K: int = 3):
+    """T1 tabular block, derived: ``M = sum_j 2 pi_0 pi_j <grad pi_0, phi_0 - phi_j>``.
+
+    Builds the softmax over K symbolic logits, differentiates pi_0 along the tabular pair
+    direction ``s (e_0 - e_j)`` (scaled by s for the feature, s again for the logit), and
+    returns ``(derived, closed_form)`` with closed form
+    ``2 s^2 pi_0^2 [(1 - pi_0)^2 + sum_{j>0} pi_j^2]``.
+    """
+    import sympy as sp
+
+    s = sp.symbols("s", positive=True)
+    logits = sp.symbols(f"l0:{K}", real=True)
+    Z = sum(sp.exp(v) for v in logits)
+    pi = [sp.exp(v) / Z for v in logits]
+    derived = 0
+    for j in range(1, K):
+        directional = s * s * (sp.diff(pi[0], logits[0]) - sp.diff(pi[0], logits[j]))
+        derived += 2 * pi[0] * pi[j] * directional
+    closed = 2 * s**2 * pi[0] ** 2 * ((1 - pi[0]) ** 2 + sum(p**2 for p in pi[1:]))
+    return derived, closed
+
+
+# ---------------------------------------------------------------- closed forms --------------
+
+
+def mixed_mass_tabular(pi: Any, s: Any = 1.0) -> Any:
+    """T1: mixed-pair mass M of the tabular block for policy ``pi`` (..., K), n = 2.
+
+    ``M = 2 s^2 pi_0^2 [(1 - pi_0)^2 + sum_{j>0} pi_j^2]`` (candidate 0 correct), so that one
+    step on the prompt's fresh pair changes pi_0 by ``(eta beta/2)(2 a_pair - 1) M`` on average.
+    """
+    pi = np.asarray(pi, dtype=float)
+    check_range("pi", pi, 0.0, 1.0)
+    check_range("s", s, 0.0)
+    if pi.shape[-1] < 2:
+        raise ValueError("pi must have K >= 2 candidates on its last axis")
+    if np.any(np.abs(pi.sum(-1) - 1.0) > 1e-9):
+        raise ValueError("pi must sum to 1 over its last axis")
+    p0 = pi[..., 0]
+    out = 2.0 * np.asarray(s, float) ** 2 * p0**2 * ((1 - p0) ** 2 + (pi[..., 1:] ** 2).sum(-1))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def pair_drift_factor(a: Any, h: Any) -> Any:
+    """T1 away from theta0: ``a sigmoid(-h) - (1 - a) sigmoid(h) = a - sigmoid(h)``.
+
+    ``h`` is the right-oriented pair's DPO margin; equals ``a - 1/2`` at theta0.
+    """
+    check_range("a", a, 0.0, 1.0)
+    out = np.asarray(a, float) - expit(np.asarray(h, float))
+    return float(out) if out.ndim == 0 else out
+
+
+def dpo_fixed_point(a: Any) -> Any:
+    """T1: margin h* = logit(a) at which a pair of orientation accuracy a stops drifting."""
+    check_range("a", a, 0.0, 1.0, lo_open=True, hi_open=True)
+    out = logit(np.asarray(a, float))
+    return float(out) if out.ndim == 0 else out
+
+
+def drift_rate(
+    alpha: Any,
+    kappa: Any,
+    *,
+    n: int = 2,
+    eta: float = 1.0,
+    beta: float = 1.0,
+    M: Any = 1.0,
+    gate: str = "uniform",
+    p_correct: Any = 0.5,
+) -> Any:
+    """T1: first-order ``E[dA] = (eta beta / 2)(2 a_pair - 1) M`` times the gate's amplification.
+
+    ``gate`` amplification is :func:`theory.progress.gate_amplification` (THEORY.md's T2
+    reading; 1 for uniform). For n > 2, a_pair is the mean-field L0 value.
+    """
+    from theory.progress import gate_amplification
+
+    check_range("eta", eta, 0.0)
+    check_range("beta", beta, 0.0, lo_open=True)
+    check_range("M", M, 0.0)
+    ap = pair_accuracy(alpha, kappa, n, p_correct)
+    amp = gate_amplification(alpha, kappa, gate, n=n)
+    out = 0.5 * eta * beta * (2.0 * np.asarray(ap) - 1.0) * np.asarray(M, float) * amp
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def drift_rate_at_margin(
+    alpha: Any, kappa: Any, h: Any, *, eta: float = 1.0, beta: float = 1.0, M: Any = 1.0
+) -> Any:
+    """T1 away from theta0 (n = 2): ``eta beta (a_pair - sigmoid(h)) M``.
+
+    Right-oriented pairs carry weight sigmoid(-h), wrong-oriented ones sigmoid(h); with M
+    evaluated at the current policy this is the first-order drift along one pair direction.
+    """
+    check_range("eta", eta, 0.0)
+    check_range("beta", beta, 0.0, lo_open=True)
+    ap = pair_accuracy(alpha, kappa)
+    out = eta * beta * pair_drift_factor(ap, h) * np.asarray(M, float)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+# ---------------------------------------------------------------- shared block (model.md) ---
+
+
+def _check_student(student: Mapping, need_n: bool = False) -> dict:
+    if not isinstance(student, Mapping):
+        raise ValueError("student must be a mapping with keys d_s, K, mu, s, b")
+    missing = [k for k in STUDENT_KEYS + (("N",) if need_n else ()) if k not in student]
+    if missing:
+        raise ValueError(f"student is missing keys {missing} (need d_s, K, mu, s, b)")
+    out = dict(student)
+    out["d_s"] = check_int("student['d_s']", student["d_s"], 1)
+    out["K"] = check_int("student['K']", student["K"], 2)
+    check_range("student['mu']", student["mu"], -1e6, 1e6)
+    check_range("student['s']", student["s"], 0.0)
+    check_range("student['b']", student["b"], -1e6, 1e6)
+    if need_n:
+        out["N"] = check_int("student['N']", student["N"], 1)
+    return out
+
+
+def _first_coordinates(K: int, mu: float, b: float, n_samples: int, rng) -> tuple:
+    """z (S, K) first shared coordinates of the noise, phi0 (S, K) = mu 1[y=0] + z, pi at theta0."""
+    z = rng.standard_normal((n_samples, K))
+    phi0 = z.copy()
+    phi0[:, 0] += mu
+    logits = b * phi0
+    logits -= logits.max(1, keepdims=True)
+    pi = np.exp(logits)
+    pi /= pi.sum(1, keepdims=True)
+    return z, phi0, pi
+
+
+def _mean_se(x: np.ndarray) -> tuple[float, float]:
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+def mixed_mass_shared(
+    K: int,
+    mu: float,
+    b: float,
+    d_s: int = 1,
+    *,
+    target: str = "self",
+    n_samples: int = 1 << 17,
+    seed: int = 0,
+) -> dict[str, float]:
+    """T1 shared block: mixed-pair mass M at theta0 = b u, averaged over the isotropic noise.
+
+    Fixed-sample Monte Carlo over the noise's first coordinates z ~ N(0, I_K) (the other d_s - 1
+    coordinates are integrated analytically); returns ``value`` and its standard error ``se``
+    (the estimator is unbiased; |error| < 4 se with probability > 0.9999).
+
+    ``target="self"``: the step's effect on the same prompt,
+    ``E_z[sum_j 2 pi_0^2 pi_j ((d_s - 1)(1 - pi_0 + pi_j) + c_0 (mu + z_0 - z_j))]`` with
+    ``c_0 = mu (1 - pi_0) + z_0 - sum_y pi_y z_y``.
+    ``target="heldout"``: its effect on an independent (held-out) prompt,
+    ``E_z[sum_j 2 pi_0 pi_j (mu + z_0 - z_j)] * E_z'[pi_0 c_0]`` (product of independent
+    means; the se is propagated to first order).
+    """
+    K = check_int("K", K, 2)
+    d_s = check_int("d_s", d_s, 1)
+    n_samples = check_int("n_samples", n_samples, 2)
+    if target not in ("self", "heldout"):
+        raise ValueError(f"target must be 'self' or 'heldout', got {target!r}")
+    rng = np.random.default_rng(seed)
+    z, phi0, pi = _first_coordinates(K, mu, b, n_samples, rng)
+    p0 = pi[:, :1]
+    c0 = mu * (1 - pi[:, 0]) + z[:, 0] - (pi * z).sum(1)
+    diff = phi0[:, :1] - phi0[:, 1:]  # mu + z_0 - z_j
+    if target == "self":
+        tab = (d_s - 1) * (1 - p0 + pi[:, 1:])
+        val = (2 * p0**2 * pi[:, 1:] * (tab + c0[:, None] * diff)).sum(1)
+        m, se = _mean_se(val)
+        return {"value": m, "se": se}
+    mD, seD = _mean_se((2 * p0 * pi[:, 1:] * diff).sum(1))
+    z2, _, pi2 = _first_coordinates(K, mu, b, n_samples, rng)
+    gh, seg = _mean_se(pi2[:, 0] * (mu * (1 - pi2[:, 0]) + z2[:, 0] - (pi2 * z2).sum(1)))
+    return {"value": mD * gh, "se": math.hypot(mD * seg, gh * seD)}
+
+
+def first_round_drift_estimate(
+    alpha: float,
+    kappa: float,
+    student: dict,
+    *,
+    n: int = 2,
+    eta: float = 1.0,
+    beta: float = 1.0,
+    n_samples: int = 1 << 16,
+    seed: int = 0,
+) -> dict[str, float]:
+    """T1 in paper/model.md: expected first-order change after round 1 (uniform replay).
+
+    Round 1 is uniform for every gate, so this holds for all gates. Conditional on the features,
+    pairs and batch are independent and E[w_x] = 1/N, so
+
+        E[dA_held]  = eta E[G_x^s]_0 g_h,
+        E[dA_train] = eta [(1 - 1/N) E[G_x^s]_0 g_h + (1/N) E[<grad pi_0(x), G_x>]],
+
+    where g_h = E[d pi_0 / d theta_s]_0 on an independent prompt. The pair law given (pi, v) is
+    exact (L0: ``q_i q_j J(Q)``); z (and, for n > 2, the verdicts) are averaged by fixed-sample
+    Monte Carlo. For n = 2 the verdict average is analytic, giving the factorised
+    ``(eta beta/2)(2 a_pair - 1) M``. Returns ``heldout``, ``heldout_se``, ``train``,
+    ``train_se`` (``train`` only when ``student`` has ``N``).
+    """
+    st = _check_student(student)
+    check_range("alpha", alpha, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0)
+    n = check_int("n", n, 2)
+    check_range("eta", eta, 0.0)
+    check_range("beta", beta, 0.0, lo_open=True)
+    K, mu, b, s, d_s = st["K"], float(st["mu"]), float(st["b"]), float(st["s"]), st["d_s"]
+    rng = np.random.default_rng(seed)
+    z, phi0, pi = _first_coordinates(K, mu, b, n_samples, rng)
+    c0 = mu * (1 - pi[:, 0]) + z[:, 0] - (pi * z).sum(1)  # first coord of phi_0 - sum pi phi
+    if n == 2:
+        two_a = 2.0 * pair_accuracy(alpha, kappa) - 1.0
+        mixed = 2 * pi[:, :1] * pi[:, 1:]
+        D = two_a * (mixed * (phi0[:, :1] - phi0[:, 1:])).sum(1)
+        tab = (s * s + d_s - 1) * (1 - pi[:, :1] + pi[:, 1:])
+        selfv = two_a * (mixed * pi[:, :1] * (tab + c0[:, None] * (phi0[:, :1] - phi0[:, 1:])))
+        selfv = selfv.sum(1)
+    else:
+        # verdicts: v_0 = 1 w.p. alpha; v_j = 1 w.p. 1 - alpha (common random numbers in U)
+        U = rng.random((n_samples, K))
+        v = np.where(np.arange(K) == 0, U < alpha, U >= alpha).astype(float)
+        Q = (pi * v).sum(1)
+        J = _two_level_J(float(kappa), n, Q)  # (S, 2, 2)
+        lev = (1 - v).astype(int)
+        rows = np.arange(n_samples)[:, None, None]
+        P = pi[:, :, None] * pi[:, None, :] * J[rows, lev[:, :, None], lev[:, None, :]]
+        dphi = phi0[:, :, None] - phi0[:, None, :]  # phi_i - phi_j (first coordinate)
+        D = (P * dphi).sum((1, 2))
+        e0 = (np.arange(K) == 0).astype(float)
+        dgrad = (e0[:, None] - e0[None, :]) - (pi[:, :, None] - pi[:, None, :])
+        inner = (s * s + d_s - 1) * dgrad + c0[:, None, None] * dphi
+        selfv = (P * pi[:, :1, None] * inner).sum((1, 2))
+    z2, _, pi2 = _first_coordinates(K, mu, b, n_samples, rng)
+    g = pi2[:, 0] * (mu * (1 - pi2[:, 0]) + z2[:, 0] - (pi2 * z2).sum(1))
+    mD, seD = _mean_se(D)
+    gh, seg = _mean_se(g)
+    scale = eta * beta / 2.0
+    out = {
+        "heldout": scale * mD * gh,
+        "heldout_se": scale * math.hypot(mD * seg, gh * seD),
+        "D": mD,
+        "g_heldout": gh,
+    }
+    if "N" in student:
+        N = check_int("student['N']", student["N"], 1)
+        ms, ses = _mean_se(selfv)
+        out["train"] = scale * ((1 - 1 / N) * mD * gh + ms / N)
+        out["train_se"] = scale * math.hypot((1 - 1 / N) * out["heldout_se"] / scale, ses / N)
+    return out
+
+
+def first_round_heldout_drift(
+    alpha: Any,
+    kappa: Any,
+    student: dict,
+    *,
+    n: int = 2,
+    eta: float = 1.0,
+    beta: float = 1.0,
+    n_samples: int = 1 << 16,
+    seed: int = 0,
+) -> Any:
+    """T1: expected first-order change of held-out accuracy after round 1 (see estimate above).
+
+    Broadcasts over alpha, kappa (common random numbers across the grid). The Monte Carlo
+    error is :func:`first_round_drift_estimate`'s ``heldout_se``.
+    """
+    _check_student(student)
+    return _broadcast_drift("heldout", alpha, kappa, student, n, eta, beta, n_samples, seed)
+
+
+def first_round_train_drift(
+    alpha: Any,
+    kappa: Any,
+    student: dict,
+    *,
+    n: int = 2,
+    eta: float = 1.0,
+    beta: float = 1.0,
+    n_samples: int = 1 << 16,
+    seed: int = 0,
+) -> Any:
+    """T1: expected first-order change of train accuracy after round 1; ``student`` needs N."""
+    _check_student(student, need_n=True)
+    return _broadcast_drift("train", alpha, kappa, student, n, eta, beta, n_samples, seed)
+
+
+def _broadcast_drift(key, alpha, kappa, student, n, eta, beta, n_samples, seed):
+    check_range("alpha", alpha, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0)
+    a, k = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(kappa, float))
+    out = np.empty(a.shape)
+    for idx in np.ndindex(a.shape):
+        est = first_round_drift_estimate(
+            float(a[idx]),
+            float(k[idx]),
+            student,
+            n=n,
+            eta=eta,
+            beta=beta,
+            n_samples=n_samples,
+            seed=seed,
+        )
+        out[idx] = est[key]
+    return float(out) if out.ndim == 0 else out

@@ -1,0 +1,90 @@
+"""Theory's verdict for a verifier (alpha, kappa): the object behind ``selfdpo predict``.
+
+Used by the CLI, by the verifier audit and by the empirical comparison. First-order, at the
+reference policy (T1), with the gate's amplification read as in THEORY.md's T2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from theory.drift import drift_rate
+from theory.inversion import damage_rate
+from theory.pairs import pair_accuracy, pair_outcome_probs
+from theory.progress import check_gate, gate_amplification
+from theory.util import check_int, check_range
+
+__all__ = ["predict", "side_of_threshold"]
+
+_AT_TOL = 1e-12
+
+
+def side_of_threshold(a_pair: float) -> str:
+    """T1: 'above' / 'below' / 'at' the threshold a_pair = 1/2."""
+    if abs(a_pair - 0.5) <= _AT_TOL:
+        return "at"
+    return "above" if a_pair > 0.5 else "below"
+
+
+def predict(
+    alpha: float,
+    kappa: float,
+    n: int = 2,
+    gate: str = "rank",
+    *,
+    p_correct: float = 0.5,
+    eta: float = 1.0,
+    beta: float = 1.0,
+    M: float = 1.0,
+) -> dict[str, Any]:
+    """Theory's prediction for verifier V(alpha, kappa) in a self-DPO loop.
+
+    Returns a JSON-ready dict: inputs, ``a_pair`` (L0), ``side`` of the threshold (T1),
+    ``drift_sign`` (+1 / -1 / 0), ``drift_rate`` (T1, uniform, units eta beta M),
+    ``gate_amplification`` (T2; null when the gate has no closed form, e.g. rank),
+    ``gated_drift_rate``, ``damage_rate`` (T5), pair outcome probabilities and a one-line
+    ``verdict``.
+    """
+    check_range("alpha", alpha, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0)
+    n = check_int("n", n, 2)
+    check_gate(gate)
+    check_range("p_correct", p_correct, 0.0, 1.0, lo_open=True, hi_open=True)
+    alpha, kappa = float(alpha), float(kappa)
+    ap = float(pair_accuracy(alpha, kappa, n, p_correct))
+    side = side_of_threshold(ap)
+    rate = float(drift_rate(alpha, kappa, n=n, eta=eta, beta=beta, M=M, p_correct=p_correct))
+    amp = float(gate_amplification(alpha, kappa, gate, n=n))
+    amp_out = None if amp != amp else amp  # nan -> null
+    sign = 0 if side == "at" else (1 if side == "above" else -1)
+    outcomes = pair_outcome_probs(alpha, kappa, n, p_correct)
+    if side == "below":
+        verdict = (
+            f"REGRESS: rubric accuracy alpha={alpha:g} is below the 1/2 threshold "
+            f"(a_pair={ap:.4f}); self-DPO with this verifier is predicted to lower accuracy "
+            "while the DPO loss keeps falling"
+        )
+    elif side == "above":
+        verdict = (
+            f"IMPROVE: alpha={alpha:g} is above the 1/2 threshold (a_pair={ap:.4f}); "
+            "self-DPO is predicted to raise accuracy"
+        )
+    else:
+        verdict = f"NEUTRAL: a_pair={ap:.4f} is at the threshold; no first-order drift"
+    return {
+        "alpha": alpha,
+        "kappa": kappa,
+        "n": n,
+        "gate": gate,
+        "p_correct": p_correct,
+        "a_pair": ap,
+        "side": side,
+        "threshold": 0.5,
+        "drift_sign": sign,
+        "drift_rate": rate,
+        "gate_amplification": amp_out,
+        "gated_drift_rate": None if amp_out is None else rate * amp,
+        "damage_rate": float(damage_rate(alpha, kappa)),
+        "pair_outcomes": {k: float(v) for k, v in outcomes.items()},
+        "verdict": verdict,
+    }

@@ -1,0 +1,361 @@
+"""T2 and T2b: what a progress gate sees, and what it costs in variance.
+
+T2 (corrected for paper/model.md). The ``loss`` progress of prompt x is measured on the very
+pair x trains on, so to first order ``P_x = <G_x, dtheta>`` with ``dtheta = eta sum_y w_y G_y``
+*containing the same G_x*:
+
+    E[P_x] = eta [ w_x E||G_x||^2 + sum_{y != x} w_y <mu_x, mu_y> ]
+           = eta [ w_x (||mu_x||^2 + tr Sigma_x) + cross ].
+
+THEORY.md's self-term ``eta w_x ||mu_x||^2`` (= second moment minus variance) is the progress
+measured on an *independent* fresh pair of x (``progress="mean"`` below); the model's
+trained-pair progress adds ``eta w_x tr Sigma_x``. At theta0 in the tabular block,
+``||G_x||^2 = beta^2 s^2 / 2`` for every non-void pair whatever its orientation, so the loss
+gate's self-term sees only the chance of a non-void pair, not p_x at all.
+
+Under THEORY.md's reading (weights proportional to ||mu_x||^2 = c (2 p_x - 1)^2, homogeneous
+verifier, n = 2): p_x in {Phi(sqrt2 kappa), 1/2, 1 - Phi} w.p. {alpha^2, 2 alpha (1-alpha),
+(1-alpha)^2}, hence ``a_gated - 1/2 = (a_pair - 1/2) / (alpha^2 + (1 - alpha)^2)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.special import erf, ndtr
+
+from theory.util import check_int, check_range
+
+__all__ = [
+    "GATES",
+    "effective_replay_size",
+    "expected_progress",
+    "gate_amplification",
+    "gated_pair_accuracy",
+    "gated_pair_accuracy_expr",
+    "margin_amplification_expr",
+    "pair_direction_moments",
+    "reward_progress_tabular",
+    "self_cross_ratio",
+    "shared_update_variance",
+]
+
+GATES = ("uniform", "threshold", "rank", "proportional", "margin")
+
+
+def _f(x: Any) -> Any:
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
+
+
+def check_gate(gate: str) -> str:
+    """Return ``gate`` or raise ValueError listing the known gates."""
+    if gate not in GATES:
+        raise ValueError(f"gate must be one of {', '.join(GATES)}; got {gate!r}")
+    return gate
+
+
+# ---------------------------------------------------------------- T2: proportional gate ----
+
+
+def gated_pair_accuracy_expr():
+    """T2: sympy ``(derived, closed)`` for the proportional gate, homogeneous verifier, n = 2.
+
+    derived: ``sum_type w p / sum_type w`` with weights prob(type) (2 p - 1)^2;
+    closed: ``1/2 + (a_pair - 1/2) / (alpha^2 + (1 - alpha)^2)``.
+    """
+    import sympy as sp
+
+    alpha = sp.symbols("alpha", nonnegative=True)
+    Ph = sp.symbols("Phi", positive=True)  # Phi(sqrt2 kappa)
+    types = [
+        (alpha**2, Ph),
+        (2 * alpha * (1 - alpha), sp.Rational(1, 2)),
+        ((1 - alpha) ** 2, 1 - Ph),
+    ]
+    num = sum(pr * (2 * p - 1) ** 2 * p for pr, p in types)
+    den = sum(pr * (2 * p - 1) ** 2 for pr, p in types)
+    a_pair = sp.Rational(1, 2) + (2 * alpha - 1) * (Ph - sp.Rational(1, 2))
+    closed = sp.Rational(1, 2) + (a_pair - sp.Rational(1, 2)) / (alpha**2 + (1 - alpha) ** 2)
+    return num / den, closed
+
+
+def gated_pair_accuracy(alpha: Any, kappa: Any) -> Any:
+    """T2: pair accuracy seen by the proportional gate (weights ~ ||mu_x||^2), n = 2.
+
+    ``a_gated = 1/2 + (a_pair - 1/2) / (alpha^2 + (1 - alpha)^2)``: same side of 1/2 as
+    a_pair, amplified by a factor in [1, 2]. This is THEORY.md's reading of the gate (progress
+    on an independent pair); see the module docstring for the model's trained-pair progress.
+    """
+    check_range("alpha", alpha, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0)
+    a = np.asarray(alpha, float)
+    ap = 0.5 + (a - 0.5) * erf(np.asarray(kappa, float))
+    return _f(0.5 + (ap - 0.5) / (a**2 + (1 - a) ** 2))
+
+
+def _folded_mean(delta: Any, sigma: float) -> Any:
+    """E|X| for X ~ N(delta, sigma^2)."""
+    d = np.asarray(delta, float)
+    return sigma * math.sqrt(2 / math.pi) * np.exp(-(d**2) / (2 * sigma**2)) + d * (
+        1 - 2 * ndtr(-d / sigma)
+    )
+
+
+def margin_amplification_expr():
+    """T2 margin gate (n = 2, all pairs mixed): sympy ``2 kappa / (E|D| erf(kappa))``.
+
+    D = s_w - s_l before sorting, i.e. the correct minus incorrect score, ~ N(delta, 2) with
+    delta in {2 kappa, 0, -2 kappa} w.p. {alpha^2, 2 alpha (1 - alpha), (1 - alpha)^2};
+    weight = |D|, signed orientation = sign(D), so the gated drift is E[D] / E|D| against the
+    uniform E[sign D] = (2 alpha - 1) erf(kappa).
+    """
+    import sympy as sp
+
+    alpha, kappa = sp.symbols("alpha kappa", positive=True)
+    x = sp.symbols("x", real=True)
+
+    def folded(delta):
+        dens = sp.exp(-((x - delta) ** 2) / 4) / sp.sqrt(4 * sp.pi)
+        return sp.integrate(sp.Abs(x) * dens, (x, -sp.oo, sp.oo))
+
+    ED = (2 * alpha - 1) * 2 * kappa
+    EabsD = (
+        alpha**2 * folded(2 * kappa)
+        + 2 * alpha * (1 - alpha) * folded(0)
+        + (1 - alpha) ** 2 * folded(-2 * kappa)
+    )
+    return sp.simplify(ED / EabsD / ((2 * alpha - 1) * sp.erf(kappa)))
+
+
+def gate_amplification(
+    alpha: Any,
+    kappa: Any,
+    gate: str,
+    n: int = 2,
+    *,
+    progress: str = "mean",
+    mixed: float = 1.0,
+    unmixed: float = 0.0,
+) -> Any:
+    """T2: ratio of a gate's first-order drift to uniform replay's, homogeneous verifier.
+
+    * ``uniform``: 1.
+    * ``proportional`` and ``threshold`` (tau between the two progress levels, noise-free):
+      ``progress="mean"`` (THEORY.md, weights ~ ||mu_x||^2 ~ (2 p_x - 1)^2):
+      ``1 / (alpha^2 + (1 - alpha)^2)``; ``progress="loss"`` (paper/model.md's trained-pair
+      progress at theta0): 1, since ``E||G_x||^2`` does not depend on p_x;
+      ``progress="reward"`` (model's reward progress, tabular K = 2 at theta0, weights
+      ~ delta_x (2 p_x - 1), see :func:`reward_progress_tabular`): the same value as "mean",
+      because confidently right and confidently wrong prompts get equal weight.
+    * ``margin`` (n = 2): weight = score gap; ``2 kappa / (erf(kappa) E_gap)`` with
+      ``E_gap = mixed E|D_mixed| + unmixed E|D_unmixed|`` (fractions of all pairs; void pairs
+      have weight 0). Limit kappa -> 0: pi/2 when mixed = 1.
+    * ``rank``: nan; PLR weights (1/rank)^(1/T) mixed with staleness depend on T, rho, N and the
+      whole progress ranking, not on (alpha, kappa) alone.
+    """
+    check_gate(gate)
+    check_range("alpha", alpha, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0)
+    n = check_int("n", n, 2)
+    if progress not in ("mean", "loss", "reward"):
+        raise ValueError(f"progress must be 'mean', 'loss' or 'reward', got {progress!r}")
+    a, k = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(kappa, float))
+    if gate == "uniform":
+        return _f(np.ones(a.shape))
+    if gate == "rank":
+        return _f(np.full(a.shape, np.nan))
+    if gate in ("proportional", "threshold"):
+        if progress == "loss":  # "mean" and "reward" share the value
+            return _f(np.ones(a.shape))
+        return _f(1.0 / (a**2 + (1 - a) ** 2))
+    # margin
+    if n != 2:
+        return _f(np.full(a.shape, np.nan))
+    check_range("mixed", mixed, 0.0, 1.0)
+    check_range("unmixed", unmixed, 0.0, 1.0)
+    if mixed + unmixed > 1 + 1e-12 or mixed == 0:
+        raise ValueError("mixed must be in (0, 1] and mixed + unmixed <= 1")
+    s2 = math.sqrt(2.0)
+    same, differ = a**2 + (1 - a) ** 2, 2 * a * (1 - a)
+    E_mixed = same * _folded_mean(2 * k, s2) + differ * _folded_mean(0, s2)
+    # two incorrect ends: verdict means differ w.p. 2 alpha (1 - alpha)
+    E_unmixed = differ * _folded_mean(2 * k, s2) + same * _folded_mean(0, s2)
+    ratio = np.where(k > 0, 2 * k / np.where(k > 0, erf(k), 1.0), math.sqrt(math.pi))
+    return _f(ratio / (mixed * E_mixed + unmixed * E_unmixed) * mixed)
+
+
+# ---------------------------------------------------------------- T2: progress decomposition --
+
+
+def expected_progress(
+    mu: Any, w: Any, eta: float = 1.0, *, trace_sigma: Any = None
+) -> dict[str, np.ndarray]:
+    """T2: first-order expected progress of every prompt.
+
+    Args:
+        mu: (N, D) mean ascent directions mu_x = E[G_x].
+        w: (N,) replay weights (realised or expected batch weights).
+        eta: step size.
+        trace_sigma: optional (N,) tr Sigma_x; when given, ``self_trained`` adds the variance
+            term of paper/model.md's trained-pair progress.
+
+    Returns:
+        ``self`` = eta w_x ||mu_x||^2, ``cross`` = eta sum_{y!=x} w_y <mu_x, mu_y>,
+        ``total`` = self + cross (= eta <mu_x, sum_y w_y mu_y>), and, if trace_sigma is given,
+        ``self_trained`` = eta w_x (||mu_x||^2 + tr Sigma_x) and ``total_trained``.
+    """
+    mu = np.asarray(mu, float)
+    w = np.asarray(w, float)
+    check_range("eta", eta, 0.0)
+    if mu.ndim != 2 or w.shape != (mu.shape[0],):
+        raise ValueError("mu must be (N, D) and w must be (N,)")
+    check_range("w", w, 0.0)
+    sq = (mu * mu).sum(1)
+    total = eta * mu @ (w @ mu)
+    out = {"self": eta * w * sq, "cross": total - eta * w * sq, "total": total}
+    if trace_sigma is not None:
+        ts = np.asarray(trace_sigma, float)
+        check_range("trace_sigma", ts, 0.0)
+        out["self_trained"] = eta * w * (sq + ts)
+        out["total_trained"] = out["self_trained"] + out["cross"]
+    return out
+
+
+def pair_direction_moments(
+    pi: Any, p: Any, *, s: float = 1.0, beta: float = 1.0, shared: Any = None
+) -> dict[str, Any]:
+    """T2: mean and covariance of G_x at theta0 (n = 2) for one prompt, tabular (+ shared) block.
+
+    Args:
+        pi: (K,) policy at theta0 (candidate 0 correct).
+        p: probability that a mixed pair is right-oriented given the prompt's frozen verdicts
+            (p in {Phi(sqrt2 kappa), 1/2, 1 - Phi}).
+        s: tabular scale.
+        beta: DPO beta.
+        shared: optional (K, d) shared features of the prompt's candidates; then G includes the
+            shared block ``(beta/2)(phi_w - phi_l)``.
+
+    Pairs {i, j} of two incorrect candidates are oriented i > j with probability ``r_ij``;
+    with frozen verdicts that is Phi(sqrt2 kappa (v_i - v_j)); here we take the
+    verdict-average 1/2, which is what the tabular ``(2 p - 1)^2`` statement assumes.
+
+    Returns ``mean`` (D,), ``cov`` (D, D), ``second_moment`` = E||G||^2, ``trace_cov``, and
+    ``mean_sq`` = ||mean||^2 (= second_moment - trace_cov).
+    """
+    pi = np.asarray(pi, float)
+    check_range("p", p, 0.0, 1.0)
+    K = pi.size
+    feats = s * np.eye(K)
+    if shared is not None:
+        feats = np.concatenate([feats, np.asarray(shared, float)], axis=1)
+    D = feats.shape[1]
+    mean = np.zeros(D)
+    second = np.zeros((D, D))
+    for i in range(K):
+        for j in range(K):
+            if i == j:
+                continue
+            if i == 0:
+                pr = 2 * pi[0] * pi[j] * p
+            elif j == 0:
+                pr = 2 * pi[0] * pi[i] * (1 - p)
+            else:
+                pr = pi[i] * pi[j]  # 2 pi_i pi_j * 1/2
+            g = 0.5 * beta * (feats[i] - feats[j])
+            mean += pr * g
+            second += pr * np.outer(g, g)
+    cov = second - np.outer(mean, mean)
+    return {
+        "mean": mean,
+        "cov": cov,
+        "second_moment": float(np.trace(second)),
+        "trace_cov": float(np.trace(cov)),
+        "mean_sq": float(mean @ mean),
+    }
+
+
+def self_cross_ratio(s: Any, shared_sq: Any, shared_dot: Any, N: int, B: int | None = None) -> Any:
+    """T2: ratio of the self-term to the cross-term of expected progress under uniform replay.
+
+    With mean direction ``mu_x = (tabular part, shared part m_x)``, ``||tab_x||^2 = s^2 t_x``
+    (t_x from :func:`pair_direction_moments` with s = 1), ``||m_x||^2 = shared_sq`` and
+    ``<m_x, m_y> = shared_dot`` (y != x), uniform weights 1/N (so B drops out of the mean; it
+    enters the variance, T2b):
+
+        self / cross = (s^2 t_x + shared_sq) / ((N - 1) shared_dot),
+
+    here with ``s`` given as ``s^2 t_x`` folded in by the caller when t_x != 1. Self-dominated
+    when s^2 t_x >> (N - 1) shared_dot, i.e. s >> sqrt(N <m_x, m_y>).
+    """
+    N = check_int("N", N, 2)
+    if B is not None:
+        check_int("B", B, 1)
+    num = np.asarray(s, float) ** 2 + np.asarray(shared_sq, float)
+    den = (N - 1) * np.asarray(shared_dot, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.inf)
+    return _f(out)
+
+
+# ---------------------------------------------------------------- T2b -----------------------
+
+
+def effective_replay_size(w: Any) -> Any:
+    """T2b: ``N_eff = (sum w)^2 / sum w^2`` over the last axis (<= number of nonzero weights)."""
+    w = np.asarray(w, float)
+    check_range("w", w, 0.0)
+    top = w.max(-1, keepdims=True) if w.size else np.zeros(w.shape[:-1] + (1,))
+    if np.any(top == 0):
+        raise ValueError("w must have at least one positive weight")
+    w = w / top  # scale-free; avoids underflow of w^2 for tiny weights
+    return _f(w.sum(-1) ** 2 / (w * w).sum(-1))
+
+
+def shared_update_variance(w: Any, sigma2: Any, eta: float = 1.0, *, B: int | None = None) -> Any:
+    """T2b: variance (trace) of the shared-block update ``eta sum_x w_x G_x``.
+
+    For fixed normalised weights w (sum 1) and independent pairs with per-prompt
+    ``tr Sigma_x = sigma2``: ``eta^2 sum_x w_x^2 sigma2_x``, which equals
+    ``eta^2 sigma2 / N_eff`` for equal sigma2. With ``B`` (batch drawn i.i.d. from P = w), the
+    realised-weight sampling adds the between-prompt spread: the update is the mean of B i.i.d.
+    draws of G_X, so its variance is ``eta^2 (E_P[tr Sigma_X + ||mu_X||^2] - ||E_P mu||^2) / B``
+    (pass sigma2 as that total per-prompt second moment minus the mean's square).
+    """
+    w = np.asarray(w, float)
+    check_range("w", w, 0.0)
+    check_range("eta", eta, 0.0)
+    tot = w.sum(-1, keepdims=True)
+    if np.any(tot == 0):
+        raise ValueError("w must have at least one positive weight")
+    wn = w / tot
+    sig = np.broadcast_to(np.asarray(sigma2, float), w.shape)
+    if B is not None:
+        B = check_int("B", B, 1)
+        return _f(eta**2 * (wn * sig).sum(-1) / B)
+    return _f(eta**2 * (wn * wn * sig).sum(-1))
+
+
+def reward_progress_tabular(
+    pi0: Any, delta: Any, *, eta: float = 1.0, beta: float = 1.0, s: float = 1.0, w: float = 1.0
+) -> Any:
+    """T2, ``reward`` progress (tabular, K = 2, n = 2, theta0): expected rise of the verifier's
+    mean score after one update with weight w on the prompt's own fresh pair.
+
+    With score means m_0, m_1 (frozen verdicts), ``delta = m_0 - m_1`` and the orientation
+    probability ``p = Phi(delta / sqrt2)``:
+
+        E[dR] = eta w beta s^2 2 pi0^2 (1 - pi0)^2 delta (2 p - 1) >= 0,
+
+    symmetric under delta -> -delta (p <-> 1 - p) and zero for undecided prompts (delta = 0):
+    THEORY.md's T2 symmetry statement holds for this signal.
+    """
+    check_range("pi0", pi0, 0.0, 1.0)
+    check_range("eta", eta, 0.0)
+    check_range("w", w, 0.0)
+    d = np.asarray(delta, float)
+    p0 = np.asarray(pi0, float)
+    out = eta * w * beta * s**2 * 2 * p0**2 * (1 - p0) ** 2 * d * (2 * ndtr(d / math.sqrt(2)) - 1)
+    return _f(out)
