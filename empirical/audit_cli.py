@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
         "ranked_by": "drift_rate (theory's predicted gain, descending)",
     }
     if args.plot is not None:
-        audit.plot_phase(rows, args.plot, n=n)
+        audit.plot_phase(rows, args.plot, n=n, gate=args.gate)
     if args.json:
         sys.stdout.write(to_json(audit.audit_json(rows, settings)) + "\n")
     else:
@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
                 + (
                     " (no closed-form amplification: uniform replay's rate)"
                     if rows[0].gate_amplification != rows[0].gate_amplification
-                    else f" amplification"
+                    else " amplification"
                 )
                 + ". side: where alpha sits against the 1/2 threshold.\n"
             )

@@ -17,8 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "empirical", help="the self-DPO loop on a real (Qwen-VL) student: tiny CPU demo or run"
     )
-    sub = p.add_subparsers(dest="empirical_command", metavar="{tiny,run}",
-                           parser_class=type(p))
+    sub = p.add_subparsers(dest="empirical_command", metavar="{tiny,run}", parser_class=type(p))
     sub.required = True
     t = sub.add_parser("tiny", help="end to end on CPU with a tiny Qwen-VL student (minutes)")
     t.add_argument("--json", action="store_true", help="print a JSON object with a runs list")
@@ -36,8 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--rounds", type=int, required=True)
     r.add_argument("--out", required=True, help="run folder (re-running resumes)")
     r.add_argument("--n", type=int, default=4, help="answers sampled per question (>= 2)")
-    r.add_argument("--gate", default="uniform",
-                   help="uniform | threshold | rank | proportional | margin")
+    r.add_argument(
+        "--gate", default="uniform", help="uniform | threshold | rank | proportional | margin"
+    )
     r.add_argument("--progress", default="loss", help="loss | reward")
     r.add_argument("--batch", type=int, default=64, help="replay batch B per round")
     r.add_argument("--lr", type=float, default=1e-6)
@@ -45,8 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--dpo-steps", type=int, default=1)
     r.add_argument("--temperature", type=float, default=1.0)
     r.add_argument("--max-new-tokens", type=int, default=64)
-    r.add_argument("--heldout-fraction", type=float, default=0.5,
-                   help="share of the questions held out (never trained on)")
+    r.add_argument(
+        "--heldout-fraction",
+        type=float,
+        default=0.5,
+        help="share of the questions held out (never trained on)",
+    )
     r.add_argument("--limit", type=int, default=None, help="use at most this many questions")
     r.add_argument("--gen-batch", type=int, default=16)
     r.add_argument("--train-batch", type=int, default=4)
@@ -76,11 +80,15 @@ def _tiny(args: argparse.Namespace) -> int:
         print(to_json(res))
     else:
         st = res["start"]
-        print(f"tiny Qwen2.5-VL student: {st['sft_steps']} supervised steps, held-out "
-              f"p_correct {st['heldout_p_correct']:.3f} at the start of self-DPO")
+        print(
+            f"tiny Qwen2.5-VL student: {st['sft_steps']} supervised steps, held-out "
+            f"p_correct {st['heldout_p_correct']:.3f} at the start of self-DPO"
+        )
         print(format_table(res["runs"]))
-        print(f"({res['seconds']:.0f} s; predicted sign from theory's a_pair at the audited "
-              "(alpha_hat, kappa_hat): '0?' when the CI straddles the threshold)")
+        print(
+            f"({res['seconds']:.0f} s; predicted sign from theory's a_pair at the audited "
+            "(alpha_hat, kappa_hat): '0?' when the CI straddles the threshold)"
+        )
     return 0
 
 
@@ -115,8 +123,7 @@ def _validate_run(args: argparse.Namespace) -> None:
     check_range("--lr", args.lr, 0.0, None, lo_open=True)
     check_range("--beta", args.beta, 0.0, None, lo_open=True)
     check_range("--temperature", args.temperature, 0.0, None, lo_open=True)
-    check_range("--heldout-fraction", args.heldout_fraction, 0.0, 1.0, lo_open=True,
-                hi_open=True)
+    check_range("--heldout-fraction", args.heldout_fraction, 0.0, 1.0, lo_open=True, hi_open=True)
     if args.lora:
         try:
             import peft  # noqa: F401
@@ -145,15 +152,28 @@ def _run(args: argparse.Namespace) -> int:
     student = load_student(args.student, device=args.device, lora=args.lora)
     verifier = make_verifier(args.verifier, seed=args.seed, device=args.device)
     cfg = LoopConfig(
-        rounds=args.rounds, n=args.n, gate=args.gate, batch=args.batch, lr=args.lr,
-        beta=args.beta, dpo_steps=args.dpo_steps, progress=args.progress,
-        temperature=args.temperature, max_new_tokens=args.max_new_tokens,
-        gen_batch=args.gen_batch, train_batch=args.train_batch,
-        choice_probs=args.task == "synthetic", seed=args.seed,
+        rounds=args.rounds,
+        n=args.n,
+        gate=args.gate,
+        batch=args.batch,
+        lr=args.lr,
+        beta=args.beta,
+        dpo_steps=args.dpo_steps,
+        progress=args.progress,
+        temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens,
+        gen_batch=args.gen_batch,
+        train_batch=args.train_batch,
+        choice_probs=args.task == "synthetic",
+        seed=args.seed,
     )
     log = run_loop(student, train, held, verifier, cfg, args.out, quiet=args.quiet)
     last = log[-1]
-    summary = {"out": os.fspath(args.out), "rounds": last["round"],
-               "heldout_start": log[0]["heldout_acc"], "heldout_end": last["heldout_acc"]}
+    summary = {
+        "out": os.fspath(args.out),
+        "rounds": last["round"],
+        "heldout_start": log[0]["heldout_acc"],
+        "heldout_end": last["heldout_acc"],
+    }
     print(json.dumps(summary))
     return 0

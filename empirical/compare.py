@@ -27,7 +27,10 @@ def _pair_accuracy():
 
 
 def calibration_scores(
-    verifier: Any, questions: Sequence[Question], *, seed: int = 0,
+    verifier: Any,
+    questions: Sequence[Question],
+    *,
+    seed: int = 0,
     candidates: Sequence[Sequence[str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Scores, rubric labels and candidate ids of every candidate of every question.
@@ -38,8 +41,8 @@ def calibration_scores(
     rng = np.random.default_rng([seed, 7])
     scores, labels, ids = [], [], []
     for k, q in enumerate(questions):
-        cands = list(candidates[k]) if candidates is not None else list(
-            LETTERS[: len(q.choices or [])]
+        cands = (
+            list(candidates[k]) if candidates is not None else list(LETTERS[: len(q.choices or [])])
         )
         if not cands:
             raise ValueError(f"question {q.qid} has no candidates to score")
@@ -56,15 +59,17 @@ def predict_sign(alpha: float, kappa: float, alpha_ci, kappa_ci, *, n: int, p_co
     a_pair = float(pair_accuracy(alpha, kappa, n=n, p_correct=p))
     corners = [
         float(pair_accuracy(a, k, n=n, p_correct=p))
-        for a in (alpha_ci[0], alpha_ci[1]) for k in (kappa_ci[0], kappa_ci[1])
+        for a in (alpha_ci[0], alpha_ci[1])
+        for k in (kappa_ci[0], kappa_ci[1])
     ]
     signs = {int(np.sign(c - 0.5)) for c in corners}
     firm = signs.pop() if len(signs) == 1 else 0
     return a_pair, int(np.sign(a_pair - 0.5)), firm
 
 
-def compare_run(spec: str, verifier: Any, calib: Sequence[Question], log: list[dict], *,
-                n: int, seed: int = 0) -> dict:
+def compare_run(
+    spec: str, verifier: Any, calib: Sequence[Question], log: list[dict], *, n: int, seed: int = 0
+) -> dict:
     """One row of the comparison table from a finished loop log."""
     from empirical.audit import fit_verifier
 
@@ -73,13 +78,24 @@ def compare_run(spec: str, verifier: Any, calib: Sequence[Question], log: list[d
     key = "heldout_p_correct" if log[0].get("heldout_p_correct") is not None else "heldout_acc"
     start, end = log[0][key], log[-1][key]
     worst = min(r[key] for r in log)
+    per0 = log[0].get("heldout_p_correct_per_question")
+    per1 = log[-1].get("heldout_p_correct_per_question")
+    # SE of the held-out change over questions (paired): the held-out sampling noise
+    se = (float(np.std(np.subtract(per1, per0), ddof=1) / np.sqrt(len(per0)))
+          if per0 and per1 and len(per0) > 1 else None)
     a_pair, sign_est, sign_firm = predict_sign(
         fit.alpha, fit.kappa, fit.alpha_ci, fit.kappa_ci, n=n, p_correct=start
     )
     trained = [r["dpo_loss_trained"] for r in log[1:] if r.get("dpo_loss_trained") is not None]
     fresh = [r["dpo_loss_fresh"] for r in log[1:] if r.get("dpo_loss_fresh") is not None]
-    pairs = {k: sum(r["pairs"][k] for r in log[1:]) for k in ("right", "wrong", "unoriented",
-                                                             "void")}
+    drops = [
+        r["dpo_loss_trained"] - r["dpo_loss_trained_after"]
+        for r in log[1:]
+        if r.get("dpo_loss_trained") is not None
+    ]
+    pairs = {
+        k: sum(r["pairs"][k] for r in log[1:]) for k in ("right", "wrong", "unoriented", "void")
+    }
     return {
         "verifier": spec,
         "alpha_hat": fit.alpha,
@@ -94,17 +110,20 @@ def compare_run(spec: str, verifier: Any, calib: Sequence[Question], log: list[d
         "heldout_start": start,
         "heldout_end": end,
         "measured_change": end - start,
+        "measured_change_se": se,
         "worst_change": worst - start,
         "measured_sign": int(np.sign(end - start)),
         "heldout_acc_change": (
             log[-1]["heldout_acc"] - log[0]["heldout_acc"]
-            if log[0].get("heldout_acc") is not None else None
+            if log[0].get("heldout_acc") is not None
+            else None
         ),
         "dpo_loss_first": fresh[0] if fresh else None,
         "dpo_loss_last": fresh[-1] if fresh else None,
         "dpo_loss_change": (fresh[-1] - fresh[0]) if fresh else None,
         "dpo_loss_trained_first": trained[0] if trained else None,
         "dpo_loss_trained_last": trained[-1] if trained else None,
+        "dpo_loss_step_drop_mean": float(np.mean(drops)) if drops else None,
         "pairs": pairs,
         "rounds": len(log) - 1,
     }
@@ -112,8 +131,10 @@ def compare_run(spec: str, verifier: Any, calib: Sequence[Question], log: list[d
 
 def format_table(runs: Sequence[dict]) -> str:
     """The comparison as a plain-text table."""
-    head = (f"{'verifier':<20} {'alpha_hat [CI]':<20} {'kappa_hat [CI]':<20} {'a_pair':>6} "
-            f"{'pred':>5} {'d_heldout':>9} {'worst':>7} {'d_loss':>7} {'right/wrong':>11}")
+    head = (
+        f"{'verifier':<20} {'alpha_hat [CI]':<20} {'kappa_hat [CI]':<20} {'a_pair':>6} "
+        f"{'pred':>5} {'d_heldout (SE)':>15} {'worst':>7} {'d_loss':>7} {'right/wrong':>11}"
+    )
     lines = [head, "-" * len(head)]
     for r in runs:
         a = f"{r['alpha_hat']:.2f} [{r['alpha_ci'][0]:.2f},{r['alpha_ci'][1]:.2f}]"
@@ -122,7 +143,8 @@ def format_table(runs: Sequence[dict]) -> str:
         dl = r["dpo_loss_change"]
         lines.append(
             f"{r['verifier']:<20} {a:<20} {k:<20} {r['a_pair']:>6.3f} {pred:>5} "
-            f"{r['measured_change']:>+9.3f} {r['worst_change']:>+7.3f} "
+            f"{r['measured_change']:>+7.3f} ({r['measured_change_se'] or float('nan'):.3f})"
+            f" {r['worst_change']:>+7.3f} "
             f"{(dl if dl is not None else float('nan')):>+7.3f} "
             f"{r['pairs']['right']:>5}/{r['pairs']['wrong']:<5}"
         )

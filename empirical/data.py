@@ -27,7 +27,12 @@ import numpy as np
 
 TASKS = ("mathvista", "mmmu", "blink", "synthetic")
 LETTERS = string.ascii_uppercase
-COLOURS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 70, 220), "yellow": (230, 210, 40)}
+COLOURS = {
+    "red": (220, 40, 40),
+    "green": (40, 180, 60),
+    "blue": (40, 70, 220),
+    "yellow": (230, 210, 40),
+}
 SYNTH_QUESTION = "Which colour appears most ?"
 
 
@@ -142,37 +147,38 @@ def format_choices(question: str, choices: Sequence[str]) -> str:
 # ----------------------------------------------------------------------------- synthetic task
 
 
-def synthetic_image(counts: dict[str, int], rng: np.random.Generator, size: int = 56):
-    """A size x size image with ``counts[colour]`` coloured squares on a noisy grey background."""
+def synthetic_image(answer: str, distractors: Sequence[str], rng: np.random.Generator,
+                    size: int = 56):
+    """A noisy grey image with a big square of ``answer``'s colour (a quarter of the image) and
+    one small square (1/49 of it) per distractor colour: ``answer`` covers the most area."""
     from PIL import Image
 
     img = rng.integers(100, 156, size=(size, size, 3)).astype(np.uint8)
-    side = max(4, size // 7)
-    for name, k in counts.items():
-        for _ in range(k):
-            y, x = rng.integers(0, size - side, size=2)
-            img[y : y + side, x : x + side] = COLOURS[name]
+    big, small = size // 2, max(2, size // 7)
+    y, x = rng.integers(0, size - big + 1, size=2)
+    img[y : y + big, x : x + big] = COLOURS[answer]
+    for name in distractors:
+        y, x = rng.integers(0, size - small + 1, size=2)
+        img[y : y + small, x : x + small] = COLOURS[name]
     return Image.fromarray(img)
 
 
 def synthetic_task(n: int, seed: int, *, split: str = "train", size: int = 56) -> list[Question]:
     """``n`` questions "which colour appears most?" with exact letter labels.
 
-    Each image has 1-3 squares of each of 1-3 distractor colours and one more square than the
-    largest of them of the answer colour. Options are the four colours in a fixed order.
+    The answer colour fills a quarter of the image; 1-3 other colours get one small square each
+    (drawn after the big one, so they cover at most 3/16 of its area): the answer is the
+    colour with the largest area, always. Options are the four colours in a fixed order.
     """
     rng = np.random.default_rng([seed, sum(map(ord, split))])
     names = list(COLOURS)
+    prompt = SYNTH_QUESTION + " " + " ".join(f"{LETTERS[k]} {c}" for k, c in enumerate(names))
     out = []
     for i in range(n):
         ans = int(rng.integers(len(names)))
-        others = [k for k in range(len(names)) if k != ans]
-        n_dis = int(rng.integers(1, 4))
-        dis = rng.choice(others, size=n_dis, replace=False)
-        counts = {names[int(k)]: int(rng.integers(1, 3)) for k in dis}
-        counts[names[ans]] = max(counts.values()) + 1
-        img = synthetic_image(counts, rng, size)
-        prompt = SYNTH_QUESTION + " " + " ".join(f"{LETTERS[k]} {c}" for k, c in enumerate(names))
+        others = [names[k] for k in range(len(names)) if k != ans]
+        dis = list(rng.choice(others, size=int(rng.integers(1, 4)), replace=False))
+        img = synthetic_image(names[ans], dis, rng, size)
         out.append(
             Question(f"{split}-{i}", prompt, [img], LETTERS[ans], "letter", list(names), 0.0)
         )
@@ -287,11 +293,17 @@ def _mathvista(r: dict, root: Path) -> Question:
         prec = 0 if prec is None or (isinstance(prec, float) and math.isnan(prec)) else int(prec)
         tol = 0.5 * 10.0 ** (-prec) if atype == "float" else 1e-6
         return Question(
-            str(r["pid"]), q + "\nAnswer with a number.", [img], str(r["answer"]), "number",
-            None, tol,
+            str(r["pid"]),
+            q + "\nAnswer with a number.",
+            [img],
+            str(r["answer"]),
+            "number",
+            None,
+            tol,
         )
-    return Question(str(r["pid"]), q + "\nAnswer with a short phrase.", [img], str(r["answer"]),
-                    "text")
+    return Question(
+        str(r["pid"]), q + "\nAnswer with a short phrase.", [img], str(r["answer"]), "text"
+    )
 
 
 def _images_numbered(r: dict, root: Path, upto: int) -> list:
@@ -308,8 +320,15 @@ def _mmmu(r: dict, root: Path) -> Question:
         return Question(str(r["id"]), format_choices(q, choices), imgs, ans, "letter", choices)
     try:
         float(ans.replace(",", ""))
-        return Question(str(r["id"]), q + "\nAnswer with a number.", imgs, ans, "number",
-                        None, 1e-2 * max(1.0, abs(float(ans.replace(",", "")))))
+        return Question(
+            str(r["id"]),
+            q + "\nAnswer with a number.",
+            imgs,
+            ans,
+            "number",
+            None,
+            1e-2 * max(1.0, abs(float(ans.replace(",", "")))),
+        )
     except ValueError:
         return Question(str(r["id"]), q + "\nAnswer with a short phrase.", imgs, ans, "text")
 
@@ -319,16 +338,21 @@ def _blink(r: dict, root: Path) -> Question:
     choices = _as_list(r.get("choices")) or []
     ans = str(r.get("answer", "")).strip().strip("()")
     return Question(
-        str(r.get("idx", r.get("id"))), format_choices(str(r.get("question", "")), choices), imgs,
-        ans, "letter", choices,
+        str(r.get("idx", r.get("id"))),
+        format_choices(str(r.get("question", "")), choices),
+        imgs,
+        ans,
+        "letter",
+        choices,
     )
 
 
 _PARSERS = {"mathvista": _mathvista, "mmmu": _mmmu, "blink": _blink}
 
 
-def load_task(task: str, data: str | Path | None, *, n: int = 256, seed: int = 0,
-              split: str = "train") -> list[Question]:
+def load_task(
+    task: str, data: str | Path | None, *, n: int = 256, seed: int = 0, split: str = "train"
+) -> list[Question]:
     """The questions of ``task``: a benchmark read from ``data`` or the synthetic task."""
     if task not in TASKS:
         raise ValueError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")

@@ -118,7 +118,11 @@ def evaluate(
     res: dict[str, Any] = {"acc": None}
     if cfg.greedy_eval:
         greedy = sample_answers(
-            student, prompts, 1, greedy=True, max_new_tokens=cfg.max_new_tokens,
+            student,
+            prompts,
+            1,
+            greedy=True,
+            max_new_tokens=cfg.max_new_tokens,
             batch_size=cfg.gen_batch,
         )
         res["acc"] = float(
@@ -128,6 +132,7 @@ def evaluate(
         comps = [choice_completion(student, q.answer) for q in questions]
         lp = batched_logprobs(student, prompts, comps, batch_size=4 * cfg.gen_batch)
         res["p_correct"] = float(np.mean(np.exp(lp)))
+        res["p_correct_per_question"] = np.round(np.exp(lp), 6).tolist()
     return res
 
 
@@ -206,8 +211,13 @@ def run_loop(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cfg_json = {**asdict(cfg), "n_train": len(train), "n_heldout": len(heldout),
-                "verifier": repr(verifier), "student": student.path}
+    cfg_json = {
+        **asdict(cfg),
+        "n_train": len(train),
+        "n_heldout": len(heldout),
+        "verifier": repr(verifier),
+        "student": student.path,
+    }
     cfg_path = out / "config.json"
     if cfg_path.is_file():
         old = json.loads(cfg_path.read_text())
@@ -248,7 +258,8 @@ def run_loop(
         t0 = 0
         S, last_visit, reward_at_visit = np.zeros(N), np.zeros(N), np.full(N, np.nan)
         ev = evaluate(student, heldout, held_prompts, cfg)
-        log = [{"round": 0, "heldout_acc": ev["acc"], "heldout_p_correct": ev.get("p_correct")}]
+        log = [{"round": 0, "heldout_acc": ev["acc"], "heldout_p_correct": ev.get("p_correct"),
+                "heldout_p_correct_per_question": ev.get("p_correct_per_question")}]
     atomic_write_text(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
     bar = None
     if not quiet:
@@ -260,8 +271,12 @@ def run_loop(
         rng_batch = np.random.default_rng(_round_seed(cfg.seed, t, 1))
         rng_verifier = np.random.default_rng(_round_seed(cfg.seed, t, 2))
         samples = sample_answers(
-            student, train_prompts, cfg.n, temperature=cfg.temperature,
-            max_new_tokens=cfg.max_new_tokens, batch_size=cfg.gen_batch,
+            student,
+            train_prompts,
+            cfg.n,
+            temperature=cfg.temperature,
+            max_new_tokens=cfg.max_new_tokens,
+            batch_size=cfg.gen_batch,
             seed=_round_seed(cfg.seed, t, 0),
         )
         fault(t, "sampled")
@@ -289,8 +304,14 @@ def run_loop(
         # replay distribution over all N questions, then a batch of B draws with replacement
         staleness = t - last_visit
         P = replay_distribution(
-            cfg.gate, S, staleness, margins, t, tau=cfg.tau,
-            temperature=cfg.rank_temperature, staleness_coef=cfg.staleness_coef,
+            cfg.gate,
+            S,
+            staleness,
+            margins,
+            t,
+            tau=cfg.tau,
+            temperature=cfg.rank_temperature,
+            staleness_coef=cfg.staleness_coef,
         )
         draws = rng_batch.choice(N, size=cfg.batch, replace=True, p=P)
         counts = np.bincount(draws, minlength=N)
@@ -302,14 +323,20 @@ def run_loop(
             for s in range(0, len(trained), cfg.train_batch):
                 chunk = trained[s : s + cfg.train_batch]
                 idx = [k for k, _ in chunk]
-                wts = torch.tensor([c for _, c in chunk], dtype=torch.float32,
-                                   device=student.device) / cfg.batch
-                lp = _grad_logprobs(student, [pr[k] for k in idx] * 2,
-                                    [w_comp[k] for k in idx] + [l_comp[k] for k in idx])
+                wts = (
+                    torch.tensor([c for _, c in chunk], dtype=torch.float32, device=student.device)
+                    / cfg.batch
+                )
+                lp = _grad_logprobs(
+                    student,
+                    [pr[k] for k in idx] * 2,
+                    [w_comp[k] for k in idx] + [l_comp[k] for k in idx],
+                )
                 m = len(idx)
                 rw = torch.tensor(ref[idx], dtype=torch.float32, device=student.device)
-                rl = torch.tensor(ref[[L + k for k in idx]], dtype=torch.float32,
-                                  device=student.device)
+                rl = torch.tensor(
+                    ref[[L + k for k in idx]], dtype=torch.float32, device=student.device
+                )
                 from empirical.dpo import dpo_loss
 
                 loss = (wts * dpo_loss(lp[:m], lp[m:], rw, rl, cfg.beta)).sum()
@@ -340,29 +367,45 @@ def run_loop(
             "round": t,
             "heldout_acc": ev["acc"],
             "heldout_p_correct": ev.get("p_correct"),
+            "heldout_p_correct_per_question": ev.get("p_correct_per_question"),
             "sample_acc": float(correct.mean()),
             "dpo_loss_trained": _wmean(loss_before[tr_idx], tr_w),
             "dpo_loss_trained_after": _wmean(loss_after[tr_idx], tr_w),
             "dpo_loss_fresh": float(loss_before.mean()) if L else None,
-            "pairs": {"right": int(right.sum()), "wrong": int(wrong.sum()),
-                      "unoriented": int((~void & ~right & ~wrong).sum()),
-                      "void": int(void.sum())},
-            "replay_mass": {"right": float(P[right].sum()), "wrong": float(P[wrong].sum()),
-                            "unoriented": float(P[~right & ~wrong].sum())},
-            "gate": {"name": cfg.gate, "n_eff": float(w_real.sum() ** 2 / (w_real**2).sum()),
-                     "n_eff_dist": float(1.0 / (P**2).sum()), "max_weight": float(P.max()),
-                     "progress_mean": float(S.mean()), "progress_max": float(S.max())},
+            "pairs": {
+                "right": int(right.sum()),
+                "wrong": int(wrong.sum()),
+                "unoriented": int((~void & ~right & ~wrong).sum()),
+                "void": int(void.sum()),
+            },
+            "replay_mass": {
+                "right": float(P[right].sum()),
+                "wrong": float(P[wrong].sum()),
+                "unoriented": float(P[~right & ~wrong].sum()),
+            },
+            "gate": {
+                "name": cfg.gate,
+                "n_eff": float(w_real.sum() ** 2 / (w_real**2).sum()),
+                "n_eff_dist": float(1.0 / (P**2).sum()),
+                "max_weight": float(P.max()),
+                "progress_mean": float(S.mean()),
+                "progress_max": float(S.max()),
+            },
             "seconds": round(time.perf_counter() - tic, 3),
         }
         log.append(entry)
-        state = {"S": S.tolist(), "last_visit": last_visit.tolist(),
-                 "reward_at_visit": [None if math.isnan(v) else v for v in reward_at_visit],
-                 "log": log}
+        state = {
+            "S": S.tolist(),
+            "last_visit": last_visit.tolist(),
+            "reward_at_visit": [None if math.isnan(v) else v for v in reward_at_visit],
+            "log": log,
+        }
         ck.save(t, _trainable_state(model), opt, state)
         atomic_write_text(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(heldout=f"{ev['acc']:.3f}", loss=entry["dpo_loss_trained"])
+            shown = ev["acc"] if ev["acc"] is not None else ev.get("p_correct")
+            bar.set_postfix(heldout=shown, loss=entry["dpo_loss_trained"])
     if bar is not None:
         bar.close()
     return log

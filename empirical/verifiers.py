@@ -126,7 +126,9 @@ def parse_verifier_spec(spec: str) -> tuple[str, dict]:
         try:
             alpha, kappa = float(parts[1]), float(parts[2])
         except ValueError as exc:
-            raise ValueError(f"--verifier synthetic:ALPHA:KAPPA needs numbers, got {spec!r}") from exc
+            raise ValueError(
+                f"--verifier synthetic:ALPHA:KAPPA needs numbers, got {spec!r}"
+            ) from exc
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"--verifier alpha must be in [0, 1], got {alpha:g}")
         if not kappa >= 0.0 or not np.isfinite(kappa):

@@ -85,7 +85,7 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     ax2.set_ylabel("worst drop = −min Δ held-out (pp)")
     ax2.set_title("amplification by the progress gate")
     ax2.legend(loc="best", frameon=False)
-    fig.suptitle("T5: in the failure regime the more confident verifier does more damage")
+    fig.suptitle("T5: damage in the failure regime α < 1/2, against confidence κ")
     fig.tight_layout()
     return save(fig, out_dir, STEM)
 

@@ -64,12 +64,13 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
                 label=f"simulated (95% CI), n={int(n)}",
             )
         ax.set_title(f"α = {a:g}")
-        ax.set_xlabel("verifier confidence κ (score SNR, unitless)")
+        ax.set_xlabel("confidence κ (score SNR, unitless)")
         ax.set_ylim(0, 1)
-    axes[0, 0].set_ylabel("pair accuracy a_pair (P[mixed pair oriented right])")
+    axes[0, 0].set_ylabel("pair accuracy a_pair\n(P[mixed pair oriented right])")
     axes[0, -1].legend(loc="best", frameon=False)
     n_seeds = acc.shape[3]
     fig.suptitle(f"L0: best-vs-worst pair orientation, closed form vs simulation ({n_seeds} seeds)")
+    fig.tight_layout()
     return save(fig, out_dir, STEM)
 
 

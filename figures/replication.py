@@ -52,8 +52,7 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     ax.set_ylabel("final Δ held-out accuracy (percentage points)")
     gate = config_of(res).get("gate", "?")
     ax.set_title(
-        f"Replication: signs agree across students\n({h.shape[3]} seeds, {gate} replay;"
-        " bands: 95% CI)"
+        f"Replication on a second student\n({h.shape[3]} seeds, {gate} replay; bands: 95% CI)"
     )
     ax.legend(loc="best", frameon=False, fontsize=6.5)
     return save(fig, out_dir, STEM)

@@ -22,9 +22,9 @@ _LAZY = {
     "config_dict": "sim.config",
     "config_hash": "sim.config",
     "GATES": "sim.config",
-    "run_seeds": "sim.sweep",
-    "sweep": "sim.sweep",
-    "grid_runs": "sim.sweep",
+    "run_seeds": "sim.grid",
+    "sweep": "sim.grid",
+    "grid_runs": "sim.grid",
     "sweep_to_results": "sim.io",
     "save_sweep": "sim.io",
     "load_sweep": "sim.io",
@@ -44,7 +44,7 @@ __all__ = [
 
 def run(config: Any, key: Any) -> Trajectory:
     """One seed of ``config`` from the PRNG key ``key`` (jitted JAX; numpy Trajectory)."""
-    from sim.sweep import run_single
+    from sim.grid import run_single
 
     return run_single(config, key)
 

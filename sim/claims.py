@@ -370,15 +370,21 @@ def _window_means(x: np.ndarray, windows: int) -> np.ndarray:
     return np.stack([np.nanmean(x[..., p], axis=-1) for p in parts], axis=-1)
 
 
-def claim_silent(results_dir: Path, windows: int = 4) -> Claim:
+def claim_silent(results_dir: Path, gate: str = "uniform", windows: int = 4) -> Claim:
     """T4: a sub-threshold confident verifier's DPO loss falls every window while A_held falls."""
-    cid = "T4"
+    cid = "T4" if gate == "uniform" else f"T4-{gate}"
     statement = (
         "silent regression: with alpha < 1/2 and kappa large, the DPO loss on trained "
-        "pairs falls in every window while held-out accuracy falls"
+        f"pairs falls in every window while held-out accuracy falls ({gate} replay)"
     )
     res, file = _load(results_dir, "silent")
     meta = _meta(res, file, "silent")
+    g = _gate_index(res, gate)
+    res = Results(
+        res.coords,
+        {k: ((d[1:], a[g]) if d[:1] == ("gate",) else (d, a)) for k, (d, a) in res.data.items()},
+        res.attrs,
+    )
     alphas, kappas = res["alpha"], res["kappa"]
     sub = [v for v in range(len(alphas)) if alphas[v] < 0.5]
     if not sub:
@@ -606,11 +612,12 @@ def _theory_mismatch_signs(res: Results) -> tuple[float, float]:
 
 def claim_mismatch(results_dir: Path, gate: str = "rank") -> Claim:
     """T3: large s, same early window: uniform gains, progress-gated loses."""
-    cid = "T3"
+    cid = "T3" if gate == "rank" else f"T3-{gate.partition('/')[2] or gate}"
+    how = "" if gate == "rank" else f" ({gate.replace('/', ' gate on ')} progress)"
     statement = (
         "direction mismatch: with the heterogeneous verifier (85% p = 0.6, 15% "
         "p = 0.05) and large s, uniform replay gains held-out accuracy over the early "
-        "window while progress-gated replay loses it"
+        f"window while progress-gated replay{how} loses it"
     )
     res, file, early, r_e = _mismatch(results_dir)
     meta = _meta(res, file, "mismatch")
@@ -674,37 +681,50 @@ def claim_consensus(results_dir: Path, gate: str = "rank") -> Claim:
     )
 
 
-def claim_variance(results_dir: Path) -> Claim:
-    """T2: measured progress P_x vs eta (E||G_x||^2 - tr Sigma_x), per prompt."""
-    cid = "T2"
+def claim_variance(results_dir: Path, pair: str = "fresh") -> Claim:
+    """T2: measured progress P_x vs its first-order prediction, per prompt, at theta0.
+
+    ``pair="fresh"``: progress on an independent fresh pair, predicted by THEORY.md's
+    self-term eta E w (E||G||^2 - tr Sigma) plus the cross-term. ``pair="trained"``: progress on
+    the pair just trained on (paper/model.md's loss signal), predicted by paper/theory.md's
+    corrected self-term eta E w E||G||^2 (variance added) plus the cross-term.
+    """
+    cid = "T2" if pair == "fresh" else "T2-trained"
     statement = (
-        "expected progress of a prompt is eta times (second moment minus variance) "
-        "of its preference gradient, E[P_x] = eta (E||G_x||^2 - tr Sigma_x) + O(eta^2)"
+        "progress on a fresh pair is eta (second moment minus variance) of the preference "
+        "gradient plus the cross-term, E[P_x] = eta (E w (E||G||^2 - tr Sigma_x) + cross)"
+        if pair == "fresh"
+        else "the loss gate's progress (on the trained pair) adds the variance instead: "
+        "E[P_x] = eta (E w E||G||^2 + cross), blind to orientation at theta0"
     )
     try:
         res, file = _load(results_dir, "variance")
     except FileNotFoundError as exc:
         return unavailable(cid, statement, str(exc), sweep="variance")
     meta = _meta(res, file, "variance")
-    pred, meas = res["predicted"], res["measured"]
-    se = res["measured_se"]
-    if "predicted_se" in res.data:
-        se = np.sqrt(se**2 + res["predicted_se"] ** 2)
+    pred, meas = res[f"predicted_{pair}"], res[f"measured_{pair}"]
+    pred_se = res[f"predicted_{pair}_se"] if f"predicted_{pair}_se" in res.data else 0.0
+    se = np.sqrt(res[f"measured_{pair}_se"] ** 2 + pred_se**2)
     z = np.abs(meas - pred) / se
-    n_draws = int(json.loads(res.attrs.get("config", "{}")).get("draws", 64))
-    k = critical_k(n_draws, len(pred))
+    cfg = json.loads(res.attrs.get("config", "{}"))
+    k = critical_k(int(cfg.get("draws", 1000)), len(pred))
     i = int(np.nanargmax(z))
     holds = bool(np.nanmax(z) <= k)
     half = 1.96 * se[i]
+    other = "trained" if pair == "fresh" else "fresh"
+    z_other = (meas - res[f"predicted_{other}"]) / se
     decision = (
-        f"{len(pred)} prompts; max |measured - predicted|/SE = {np.nanmax(z):.2f} vs "
-        f"k = {k:.2f}; correlation {np.corrcoef(pred, meas)[0, 1]:.3f}"
+        f"{len(pred)} prompts (alpha={cfg.get('alpha')}, kappa={cfg.get('kappa')}, eta="
+        f"{cfg.get('eta')}); max |measured - predicted|/SE = {np.nanmax(z):.2f} vs k = {k:.2f}; "
+        f"mean z = {np.mean((meas - pred) / se):+.2f}; correlation "
+        f"{np.corrcoef(pred, meas)[0, 1]:.3f}. Against the other form ({other}) the mean z is "
+        f"{np.mean(z_other):+.2f}"
     )
     return Claim(
         cid,
         statement,
         float(pred[i]),
-        "eta (E||G||^2 - tr Sigma) at the worst prompt",
+        f"predicted progress at the worst-agreeing prompt ({pair} pair)",
         float(meas[i]),
         (float(meas[i] - half), float(meas[i] + half)),
         holds,
@@ -799,50 +819,37 @@ def claim_replication(results_dir: Path) -> Claim:
     )
 
 
-CLAIMS: tuple[Callable[[Path], Claim], ...] = (
-    lambda d: claim_l0(d, general_n=False),
-    lambda d: claim_l0(d, general_n=True),
-    claim_t1_drift,
-    claim_threshold,
-    claim_variance,
-    claim_neff,
-    claim_mismatch,
-    claim_consensus,
-    claim_silent,
-    claim_inversion,
-    claim_inversion_condition,
-    claim_amplification,
-    claim_kappa0,
-    claim_cap,
-    claim_replication,
+CLAIMS: tuple[tuple[str, Callable[[Path], Claim]], ...] = (
+    ("L0", lambda d: claim_l0(d, general_n=False)),
+    ("L0-n", lambda d: claim_l0(d, general_n=True)),
+    ("T1", claim_t1_drift),
+    ("T1-threshold", claim_threshold),
+    ("T2", claim_variance),
+    ("T2-trained", lambda d: claim_variance(d, pair="trained")),
+    ("T2b", claim_neff),
+    ("T3", claim_mismatch),
+    ("T3-reward", lambda d: claim_mismatch(d, gate="rank/reward")),
+    ("T3-consensus", claim_consensus),
+    ("T4", claim_silent),
+    ("T4-rank", lambda d: claim_silent(d, gate="rank")),
+    ("T5", claim_inversion),
+    ("T5-condition", claim_inversion_condition),
+    ("T5-amplification", claim_amplification),
+    ("T5-kappa0", claim_kappa0),
+    ("T6", claim_cap),
+    ("replication", claim_replication),
 )
-CLAIM_IDS = (
-    "L0",
-    "L0-n",
-    "T1",
-    "T1-threshold",
-    "T2",
-    "T2b",
-    "T3",
-    "T3-consensus",
-    "T4",
-    "T5",
-    "T5-condition",
-    "T5-amplification",
-    "T5-kappa0",
-    "T6",
-    "replication",
-)
+CLAIM_IDS = tuple(cid for cid, _ in CLAIMS)
 
 
 def evaluate(results_dir: str | os.PathLike) -> list[Claim]:
     """Every claim, decided from the results files in ``results_dir``."""
     root = Path(results_dir)
     out = []
-    for cid, fn in zip(CLAIM_IDS, CLAIMS):
+    for cid, fn in CLAIMS:
         try:
             out.append(fn(root))
-        except (FileNotFoundError, KeyError) as exc:
+        except (FileNotFoundError, KeyError, ValueError) as exc:
             out.append(unavailable(cid, "", f"{type(exc).__name__}: {exc}"))
     return out
 

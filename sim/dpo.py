@@ -1,8 +1,12 @@
 """The DPO step on the linear-softmax student (paper/model.md, "DPO").
 
-h = beta (theta - theta0) . (phi_w - phi_l) exactly (partition functions cancel),
-l = -log sigmoid(h); the update is optax.sgd(eta) on the batch-mean loss, whose gradient is
--(1/B) sum_b G_{x_b} with the ascent direction G_x = beta sigmoid(-h) (phi_w - phi_l).
+For linear softmax, log pi(y_w)/pi_ref(y_w) - log pi(y_l)/pi_ref(y_l) equals the logit gap minus
+the reference logit gap (partition functions cancel), so h = beta (theta - theta0) .
+(phi_w - phi_l) = beta sum_y D_{x,y} (logit_x(y) - logit0_x(y)) with D = onehot(y_w) -
+onehot(y_l) (0 for void pairs). l = -log sigmoid(h). The update is optax.sgd(eta) on the
+batch-mean loss sum_x w_x l_x, whose gradient is -sum_x w_x G_x with the ascent direction
+G_x = beta sigmoid(-h) (phi_w - phi_l). Everything is one-hot arithmetic and matrix products
+(no gathers or scatters), which vectorises well over a parameter grid.
 """
 
 from __future__ import annotations
@@ -12,27 +16,14 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
-from sim.pairs import Pairs
-from sim.student import Features, Params
-
-
-def feature_gap(pairs: Pairs, xi: Float[Array, "N K d_s"], mu) -> Float[Array, "N d_s"]:
-    """Shared-block phi_s(x, y_w) - phi_s(x, y_l) of every pair."""
-    take = lambda y: jnp.take_along_axis(xi, y[:, None, None], axis=1)[:, 0]
-    c_gap = (pairs.y_w == 0).astype(xi.dtype) - (pairs.y_l == 0).astype(xi.dtype)
-    return take(pairs.y_w) - take(pairs.y_l) + mu * c_gap[:, None] * (jnp.arange(xi.shape[2]) == 0)
+from sim.student import Features, Params, train_logits
 
 
 def margins(
-    params: Params, params0: Params, pairs: Pairs, dphi: Float[Array, "N d_s"], beta, s
+    logits: Float[Array, "N K"], logits0: Float[Array, "N K"], D: Float[Array, "N K"], beta
 ) -> Float[Array, " N"]:
-    """DPO margin h of every prompt's pair at theta (0 for void pairs' own features)."""
-    d_shared = params.shared - params0.shared
-    d_tab = params.tabular - params0.tabular
-    tab = jnp.take_along_axis(d_tab, pairs.y_w[:, None], 1) - jnp.take_along_axis(
-        d_tab, pairs.y_l[:, None], 1
-    )
-    return beta * (dphi @ d_shared + s * tab[:, 0])
+    """DPO margin h of every prompt's pair at the parameters whose train logits are ``logits``."""
+    return beta * jnp.sum(D * (logits - logits0), axis=-1)
 
 
 def loss(h: Float[Array, "..."]) -> Float[Array, "..."]:
@@ -42,46 +33,46 @@ def loss(h: Float[Array, "..."]) -> Float[Array, "..."]:
 
 def batch_loss(
     params: Params,
-    params0: Params,
-    pairs: Pairs,
-    dphi: Float[Array, "N d_s"],
+    feats: Features,
+    logits0: Float[Array, "N K"],
+    D: Float[Array, "N K"],
     weights: Float[Array, " N"],
-    beta,
-    s,
+    config,
 ) -> Float[Array, ""]:
-    """sum_x w_x l_x over non-void pairs: the batch-mean loss with w_x = count_x / B."""
-    h = margins(params, params0, pairs, dphi, beta, s)
-    return jnp.sum(jnp.where(pairs.valid, weights * loss(h), 0.0))
+    """sum_x w_x l_x(theta): the batch-mean DPO loss with w_x = count_x / B (void pairs give 0)."""
+    logits = train_logits(params, feats, config.mu, config.s)
+    return jnp.sum(weights * loss(margins(logits, logits0, D, config.beta)) * jnp.any(D != 0, -1))
 
 
 def step(
     params: Params,
-    params0: Params,
-    pairs: Pairs,
-    dphi: Float[Array, "N d_s"],
+    feats: Features,
+    logits0: Float[Array, "N K"],
+    D: Float[Array, "N K"],
     weights: Float[Array, " N"],
-    beta,
-    s,
-    eta,
+    config,
 ) -> Params:
     """One optax.sgd(eta) step on the batch-mean DPO loss: theta + eta sum_x w_x G_x."""
-    grads = jax.grad(batch_loss)(params, params0, pairs, dphi, weights, beta, s)
-    opt = optax.sgd(eta)
+    grads = jax.grad(batch_loss)(params, feats, logits0, D, weights, config)
+    opt = optax.sgd(config.eta)
     updates, _ = opt.update(grads, opt.init(params), params)
     return optax.apply_updates(params, updates)
 
 
-def ascent_direction(
-    params: Params, params0: Params, pairs: Pairs, feats: Features, beta, s, mu
-) -> Params:
-    """Per-prompt G_x = beta sigmoid(-h) (phi_w - phi_l), as a Params with a leading N axis.
+def ascent_directions(
+    logits: Float[Array, "N K"],
+    logits0: Float[Array, "N K"],
+    D: Float[Array, "N K"],
+    feats: Features,
+    config,
+) -> tuple[Float[Array, "N d_s"], Float[Array, "N K"]]:
+    """Per-prompt G_x = beta sigmoid(-h) (phi_w - phi_l): (shared part, tabular row of x).
 
-    Void pairs give 0. The tabular part of G_x is nonzero only in row x.
+    The tabular part of G_x is nonzero only in row x, so it is returned as that row.
     """
-    dphi = feature_gap(pairs, feats.train, mu)
-    h = margins(params, params0, pairs, dphi, beta, s)
-    g = jnp.where(pairs.valid, beta * jax.nn.sigmoid(-h), 0.0)
-    N, K = params.tabular.shape
-    onehot = jax.nn.one_hot(pairs.y_w, K) - jax.nn.one_hot(pairs.y_l, K)
-    tab = jnp.zeros((N, N, K)).at[jnp.arange(N), jnp.arange(N)].set(s * g[:, None] * onehot)
-    return Params(shared=g[:, None] * dphi, tabular=tab)
+    h = margins(logits, logits0, D, config.beta)
+    g = config.beta * jax.nn.sigmoid(-h) * jnp.any(D != 0, -1)
+    d_s = feats.train.shape[-1]
+    dphi = jnp.einsum("xy,xyd->xd", D, feats.train)
+    dphi = dphi + config.mu * D[:, :1] * (jnp.arange(d_s) == 0)
+    return g[:, None] * dphi, config.s * g[:, None] * D

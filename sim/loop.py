@@ -1,10 +1,11 @@
 """One round of verifier-driven self-DPO with progress-gated replay, and a run as lax.scan.
 
-Round t (paper/model.md): every train prompt draws n samples at theta_{t-1}, the verifier scores
-them, best/worst form the pair; the gate gives the replay distribution P from S after round
-t - 1; a batch of B prompts is drawn from P; optax.sgd(eta) steps on the batch-mean DPO loss;
-progress is observed and smoothed into S. All randomness of a round comes from the round's
-key only (never from alpha or kappa), so runs on a parameter grid share random numbers.
+Round t (paper/model.md): every train prompt draws n samples at theta_{t-1} and the verifier
+scores them; best/worst form the pair; progress of the last update is observed on the new pairs
+and smoothed into S; the gate gives the replay distribution P; a batch of B prompts is drawn
+from P; optax.sgd(eta) steps on the batch-mean DPO loss. A round is a pure function of
+(state, the round's random numbers); all random numbers come from the run's key only (never
+from alpha or kappa), so runs on a parameter grid share them (common random numbers).
 """
 
 from __future__ import annotations
@@ -15,22 +16,26 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from sim import dpo, pairs as pairs_mod, student, verifier
+from sim import dpo, student, verifier
+from sim import noise as noise_mod
+from sim import pairs as pairs_mod
 from sim.config import Config
+from sim.noise import RunNoise
 from sim.replay import GateState, make_gate
 from sim.trajectory import Trajectory
 
 
 class RunConstants(NamedTuple):
-    """What a run draws once: features, frozen verdicts and the reference parameters."""
+    """What a run fixes once: features, frozen verdicts, theta0 and its train logits."""
 
     feats: student.Features
     frozen: Int[Array, "N K"]
     params0: student.Params
+    logits0: Float[Array, "N K"]  # train logits of pi_ref = pi_theta0
 
 
 class RoundNoise(NamedTuple):
-    """Uniforms and normals of one round (depend on the key only)."""
+    """Uniforms and normals of one round (a slice of sim.noise.RunNoise)."""
 
     u_sample: Float[Array, "N n"]  # inverse-CDF sampling of candidates
     eps: Float[Array, "N n"]  # score noise
@@ -40,39 +45,38 @@ class RoundNoise(NamedTuple):
 
 
 class State(NamedTuple):
-    """Carry of the scan: theta_{t-1}, theta_{t-2} (for ``loss`` progress) and the gate state."""
+    """Carry of the scan."""
 
-    params: student.Params
-    prev_params: student.Params
+    params: student.Params  # theta_{t-1}
+    logits: Float[Array, "N K"]  # train logits at theta_{t-1}
+    prev_logits: Float[Array, "N K"]  # train logits at theta_{t-2} (``loss`` progress)
     gate: GateState
 
 
-def init_constants(config: Config, key: jax.Array) -> RunConstants:
-    """Draw features and frozen verdicts from the run's key."""
-    k_feat, k_verdict = jax.random.split(key)
-    feats = student.init_features(k_feat, config.N, config.N_h, config.K, config.d_s)
-    u = jax.random.uniform(k_verdict, (config.N, config.K))
-    frozen = verifier.frozen_verdicts(u, config.alpha)
+def draw_noise(config: Config, key: jax.Array) -> RunNoise:
+    """All random numbers of a run of ``config`` from ``key``."""
+    c = config
+    return noise_mod.draw(key, c.N, c.N_h, c.K, c.d_s, c.n, c.B, c.rounds)
+
+
+def init_constants(config: Config, noise: RunNoise) -> RunConstants:
+    """Features, frozen verdicts and theta0 of a run."""
+    feats = student.Features(train=noise.xi_train, heldout=noise.xi_heldout)
+    frozen = verifier.frozen_verdicts(noise.u_verdict, config.alpha)
     params0 = student.init_params(config.b, config.N, config.K, config.d_s)
-    return RunConstants(feats, frozen, params0)
+    logits0 = student.train_logits(params0, feats, config.mu, config.s)
+    return RunConstants(feats, frozen, params0, logits0)
 
 
-def round_noise(key: jax.Array, config: Config) -> RoundNoise:
-    """Random numbers of one round."""
-    k = jax.random.split(key, 5)
-    shape = (config.N, config.n)
-    return RoundNoise(
-        u_sample=jax.random.uniform(k[0], shape),
-        eps=jax.random.normal(k[1], shape),
-        u_redraw=jax.random.uniform(k[2], shape),
-        u_fresh=jax.random.uniform(k[3], shape),
-        u_batch=jax.random.uniform(k[4], (config.B,)),
-    )
+def round_noises(noise: RunNoise) -> RoundNoise:
+    """The per-round random numbers (leading round axis) of a run."""
+    return RoundNoise(noise.u_sample, noise.eps, noise.u_redraw, noise.u_fresh, noise.u_batch)
 
 
-def fresh_pairs(params: student.Params, const: RunConstants, noise: RoundNoise, config: Config):
-    """Every train prompt's pair at the current theta."""
-    logits = student.train_logits(params, const.feats, config.mu, config.s)
+def fresh_pairs(
+    logits: Float[Array, "N K"], const: RunConstants, noise: RoundNoise, config: Config
+) -> pairs_mod.Pairs:
+    """Every train prompt's pair at the parameters whose train logits are ``logits``."""
     y = pairs_mod.sample_candidates(logits, noise.u_sample)
     v = verifier.call_verdicts(
         const.frozen, y, noise.u_redraw, noise.u_fresh, config.alpha, config.rho
@@ -81,48 +85,54 @@ def fresh_pairs(params: student.Params, const: RunConstants, noise: RoundNoise, 
 
 
 def batch_counts(p: Float[Array, " N"], u: Float[Array, " B"]) -> Float[Array, " N"]:
-    """How often each prompt is drawn in a batch of B i.i.d. draws from P (inverse CDF)."""
-    N = p.shape[0]
-    idx = jnp.clip(jnp.searchsorted(jnp.cumsum(p), u, side="right"), 0, N - 1)
-    return jnp.zeros(N, p.dtype).at[idx].add(1.0)
+    """How often each prompt is drawn in B i.i.d. draws from P (inverse CDF of uniforms u).
+
+    Draw b lands on x when cdf_{x-1} <= u_b < cdf_x; counted by comparisons, not a scatter.
+    """
+    cdf = jnp.cumsum(p)
+    below = jnp.sum(u[None, :] < cdf[:, None], axis=1).astype(p.dtype)
+    below = below.at[-1].set(u.shape[0])  # rounding: the last prompt takes what remains
+    return jnp.diff(below, prepend=0.0)
 
 
 def _safe_mean(total, count):
     return jnp.where(count > 0, total / jnp.where(count > 0, count, 1.0), jnp.nan)
 
 
-def round_step(
-    state: State, key: jax.Array, t: Int[Array, ""], const: RunConstants, config: Config
-) -> tuple[State, dict[str, Float[Array, ""]]]:
-    """One round t as a pure function of (params, gate state, key)."""
+def init_state(const: RunConstants, config: Config) -> State:
+    """State before round 1: theta0, never visited, S = 0."""
     gate = make_gate(config.gate)
-    noise = round_noise(key, config)
-    params = state.params
-    pairs = fresh_pairs(params, const, noise, config)
-    dphi = dpo.feature_gap(pairs, const.feats.train, config.mu)
-    h0 = dpo.margins(params, const.params0, pairs, dphi, config.beta, config.s)
-    l0 = dpo.loss(h0)
+    return State(const.params0, const.logits0, const.logits0, gate.init(config.N))
+
+
+def round_step(
+    state: State, noise: RoundNoise, t: Int[Array, ""], const: RunConstants, config: Config
+) -> tuple[State, dict[str, Float[Array, ""]]]:
+    """One round t as a pure function of (state, the round's random numbers)."""
+    gate = make_gate(config.gate)
+    pairs = fresh_pairs(state.logits, const, noise, config)
+    D = pairs_mod.difference(pairs, config.K)
+    l0 = dpo.loss(dpo.margins(state.logits, const.logits0, D, config.beta))
 
     if config.progress == "loss":
-        h_prev = dpo.margins(state.prev_params, const.params0, pairs, dphi, config.beta, config.s)
-        progress = dpo.loss(h_prev) - l0
+        l_prev = dpo.loss(dpo.margins(state.prev_logits, const.logits0, D, config.beta))
+        progress = l_prev - l0
     else:
         seen = state.gate.last_visit > 0
         progress = jnp.where(seen, pairs.reward - state.gate.last_reward, 0.0)
     p, gate_state = gate.update(state.gate, progress, pairs.valid, pairs.margin, t, config)
     counts = batch_counts(p, noise.u_batch)
     weights = counts / config.B
-    new_params = dpo.step(
-        params, const.params0, pairs, dphi, weights, config.beta, config.s, config.eta
-    )
+    params = dpo.step(state.params, const.feats, const.logits0, D, weights, config)
+    logits = student.train_logits(params, const.feats, config.mu, config.s)
     gate_state = gate.visit(gate_state, counts > 0, pairs.reward, t)
 
     right, wrong = pairs_mod.orientation(pairs)
     valid = pairs.valid.astype(l0.dtype)
     trained = counts * valid
     out = {
-        "train_acc": student.train_accuracy(new_params, const.feats, config.mu, config.s),
-        "heldout_acc": student.heldout_accuracy(new_params, const.feats, config.mu),
+        "train_acc": student.accuracy(logits),
+        "heldout_acc": student.heldout_accuracy(params, const.feats, config.mu),
         "loss_trained": _safe_mean(jnp.sum(trained * l0), jnp.sum(trained)),
         "loss_fresh": _safe_mean(jnp.sum(valid * l0), jnp.sum(valid)),
         "frac_right": jnp.sum(jnp.where(right, p, 0.0)),
@@ -134,23 +144,20 @@ def round_step(
         "pair_right": jnp.mean(right.astype(l0.dtype)),
         "pair_wrong": jnp.mean(wrong.astype(l0.dtype)),
     }
-    return State(new_params, params, gate_state), out
+    return State(params, logits, state.logits, gate_state), out
 
 
 def run(config: Config, key: jax.Array) -> Trajectory:
     """One run of ``config.rounds`` rounds from the seed key; returns the Trajectory."""
-    k_const, k_rounds = jax.random.split(key)
-    const = init_constants(config, k_const)
-    gate = make_gate(config.gate)
-    state0 = State(const.params0, const.params0, gate.init(config.N))
-    keys = jax.random.split(k_rounds, config.rounds)
+    noise = draw_noise(config, key)
+    const = init_constants(config, noise)
     ts = jnp.arange(1, config.rounds + 1, dtype=jnp.int32)
 
     def body(state, xs):
         return round_step(state, xs[0], xs[1], const, config)
 
-    _, out = jax.lax.scan(body, state0, (keys, ts))
-    acc0_train = student.train_accuracy(const.params0, const.feats, config.mu, config.s)
+    _, out = jax.lax.scan(body, init_state(const, config), (round_noises(noise), ts))
+    acc0_train = student.accuracy(const.logits0)
     acc0_held = student.heldout_accuracy(const.params0, const.feats, config.mu)
     train_acc = jnp.concatenate([acc0_train[None], out.pop("train_acc")])
     heldout_acc = jnp.concatenate([acc0_held[None], out.pop("heldout_acc")])

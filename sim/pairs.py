@@ -33,13 +33,19 @@ def sample_candidates(logits: Float[Array, "N K"], u: Float[Array, "N n"]) -> In
 
 def best_worst(y: Int[Array, "N n"], score: Float[Array, "N n"]) -> Pairs:
     """The pair (argmax-score sample, argmin-score sample) of each prompt."""
-    i_w = jnp.argmax(score, axis=1)[:, None]
-    i_l = jnp.argmin(score, axis=1)[:, None]
-    y_w = jnp.take_along_axis(y, i_w, axis=1)[:, 0]
-    y_l = jnp.take_along_axis(y, i_l, axis=1)[:, 0]
+    n = y.shape[1]
+    pick_w = jax.nn.one_hot(jnp.argmax(score, axis=1), n, dtype=jnp.int32)
+    pick_l = jax.nn.one_hot(jnp.argmin(score, axis=1), n, dtype=jnp.int32)
+    y_w = jnp.sum(pick_w * y, axis=1)
+    y_l = jnp.sum(pick_l * y, axis=1)
     valid = y_w != y_l
-    gap = jnp.take_along_axis(score, i_w, axis=1)[:, 0] - jnp.take_along_axis(score, i_l, 1)[:, 0]
+    gap = jnp.max(score, axis=1) - jnp.min(score, axis=1)
     return Pairs(y_w, y_l, jnp.where(valid, gap, 0.0), valid, jnp.mean(score, axis=1))
+
+
+def difference(pairs: Pairs, K: int) -> Float[Array, "N K"]:
+    """D = onehot(y_w) - onehot(y_l): the pair's direction in candidate space (0 if void)."""
+    return jax.nn.one_hot(pairs.y_w, K) - jax.nn.one_hot(pairs.y_l, K)
 
 
 def orientation(pairs: Pairs) -> tuple[Bool[Array, " N"], Bool[Array, " N"]]:

@@ -13,7 +13,12 @@ Layout of the output folder (``--out``, default ``./results``)::
 A sweep whose results file exists with the same hash is reused, so a second run only redraws
 figures and re-evaluates the claims. The hash covers the sweep's parameters and the source of
 ``sim`` and ``theory`` (a code change invalidates the cache). jax is imported inside the
-sweep runners only, so ``selfdpo --help`` stays fast.
+sweep runners only, so ``selfdpo --help`` stays fast; compiled XLA programs are kept in
+``$XDG_CACHE_HOME/selfdpo/jax`` (compilation, not simulation, dominates a quick run).
+
+To change a sweep, edit its ``Sweep(name, params)`` in :func:`plan`: its hash changes, so only
+that sweep reruns. Every figure script also runs on its own: ``python -m figures.<name>
+RESULTS_DIR OUT_DIR``.
 """
 
 from __future__ import annotations
@@ -79,8 +84,8 @@ def _jsonable(o: Any) -> Any:
 
 
 def code_fingerprint(packages: Sequence[str] = ("sim", "theory")) -> str:
-    """Hash of the source files of ``packages`` that results depend on (not this orchestration)."""
-    skip = {"reproduce.py", "claims.py", "cli.py", "commands.py"}
+    """Hash of the source files of ``packages`` that results depend on (runners included)."""
+    skip = {"claims.py", "cli.py", "commands.py"}  # reproduce.py holds the runners: kept
     h = hashlib.sha256()
     for pkg in packages:
         root = REPO / pkg
@@ -142,7 +147,12 @@ def plan(quick: bool) -> list[Sweep]:
         ),
         Sweep(
             "silent",
-            dict(verifiers=[[0.8, 3.0], [0.3, 3.0]], gate="rank", student="default", **common),
+            dict(
+                verifiers=[[0.8, 3.0], [0.3, 3.0]],
+                gates=["uniform", "rank"],
+                student="default",
+                **common,
+            ),
         ),
         Sweep(
             "inversion",
@@ -160,14 +170,21 @@ def plan(quick: bool) -> list[Sweep]:
             dict(
                 mix=MISMATCH_MIX,
                 regimes={"large s (s = 4)": 4.0, "s → 0 (s = 0)": 0.0},
-                gates=["uniform", "rank"],
+                gates=["uniform", "rank", "rank/reward"],
                 student="default",
                 **common,
             ),
         ),
         Sweep(
             "variance",
-            dict(alpha=0.7, kappa=1.0, student="default", seeds=seeds, draws=64 if quick else 256),
+            dict(
+                alpha=0.7,
+                kappa=1.0,
+                student="default",
+                eta=0.01,  # small step: the O(eta^2) remainder is negligible
+                seeds=2 if quick else 4,
+                draws=1000 if quick else 4000,
+            ),
         ),
         Sweep(
             "cap",
@@ -248,7 +265,9 @@ def enable_compilation_cache() -> None:
 
 def student_fields(student: str, **overrides: Any) -> dict[str, Any]:
     """The student's config fields with the defaults (N, B, eta, beta, d_s, K, mu, s, b, ...)."""
-    from sim.config import config_dict, make_config
+    import sim
+
+    config_dict, make_config = sim.config_dict, sim.make_config
 
     return config_dict(
         make_config(0.5, 1.0, student=student, gate="uniform", rounds=1, **overrides)
@@ -274,8 +293,9 @@ def run_points(
     program: compilation, not running, dominates a quick reproduction. Random numbers depend on
     the seed only, so all points share them (common random numbers).
     """
-    from sim.config import make_config
-    from sim.sweep import run_seeds
+    import sim
+
+    make_config, run_seeds = sim.make_config, sim.run_seeds
     from sim.trajectory import Trajectory, to_numpy
 
     N = int(student_fields(student, **overrides)["N"])
@@ -451,26 +471,32 @@ def run_pairs(p: dict, bar: Bar) -> Payload:
 
 
 def run_silent(p: dict, bar: Bar) -> Payload:
-    """An improving and a regressing verifier under the default gate (T4)."""
+    """An improving and a regressing verifier, uniform and gated replay (T4)."""
     vs = np.array(p["verifiers"], dtype=float)
-    traj = run_points(
-        [tuple(v) for v in vs],
-        p["seeds"],
-        gate=p["gate"],
-        student=p["student"],
-        rounds=p["rounds"],
-        bar=bar,
-        label="silent",
+    traj = _stack(
+        [
+            run_points(
+                [tuple(v) for v in vs],
+                p["seeds"],
+                gate=g,
+                student=p["student"],
+                rounds=p["rounds"],
+                bar=bar,
+                label=f"silent {g}",
+            )
+            for g in p["gates"]
+        ]
     )
     coords = {
+        "gate": np.arange(len(p["gates"])),
         "verifier": np.arange(len(vs)),
         "seed": np.arange(p["seeds"]),
         **round_coords(p["rounds"]),
     }
-    data = trajectory_data(traj, ("verifier", "seed"))
+    data = trajectory_data(traj, ("gate", "verifier", "seed"))
     data["alpha"] = (("verifier",), vs[:, 0])
     data["kappa"] = (("verifier",), vs[:, 1])
-    return coords, data, {}
+    return coords, data, {"gate_names": json.dumps(p["gates"])}
 
 
 def run_inversion(p: dict, bar: Bar) -> Payload:
@@ -516,7 +542,7 @@ def mismatch_verifier(mix: dict, N: int) -> tuple[np.ndarray, np.ndarray]:
     """
     from scipy.stats import norm
 
-    from sim.config import heterogeneous_verifier
+    from sim import heterogeneous_verifier
 
     alphas, kappas = [], []
     for p in mix["p"]:
@@ -527,28 +553,33 @@ def mismatch_verifier(mix: dict, N: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_mismatch(p: dict, bar: Bar) -> Payload:
-    """Heterogeneous verifier, uniform vs progress-gated replay, large s and s -> 0 (T3)."""
+    """Heterogeneous verifier, uniform vs progress-gated replay, large s and s -> 0 (T3).
+
+    Gates are named ``gate`` or ``gate/progress`` (``rank/reward``: the rank gate on the
+    ``reward`` progress signal; paper/theory.md shows THEORY.md's mismatch argument holds for
+    reward progress, while the default ``loss`` progress is orientation-blind at theta0).
+    """
     N = int(student_fields(p["student"])["N"])
     a_x, k_x = mismatch_verifier(p["mix"], N)
     rows = []
     for regime, scale in p["regimes"].items():
-        rows.append(
-            _stack(
-                [
-                    run_points(
-                        [(a_x, k_x)],
-                        p["seeds"],
-                        gate=g,
-                        student=p["student"],
-                        rounds=p["rounds"],
-                        s=float(scale),
-                        bar=bar,
-                        label=f"mismatch {g} {regime}",
-                    )
-                    for g in p["gates"]
-                ]
+        per_gate = []
+        for spec in p["gates"]:
+            gate, _, progress = spec.partition("/")  # "rank/reward": rank gate, reward progress
+            per_gate.append(
+                run_points(
+                    [(a_x, k_x)],
+                    p["seeds"],
+                    gate=gate,
+                    progress=progress or "loss",
+                    student=p["student"],
+                    rounds=p["rounds"],
+                    s=float(scale),
+                    bar=bar,
+                    label=f"mismatch {spec} {regime}",
+                )
             )
-        )
+        rows.append(_stack(per_gate))
     traj = _stack(rows)  # (regime, gate, 1, seed, ...)
     traj = type(traj)(*(x[:, :, 0] for x in traj))
     coords = {
@@ -569,21 +600,132 @@ def run_mismatch(p: dict, bar: Bar) -> Payload:
     return coords, data, attrs
 
 
-def run_variance(p: dict, bar: Bar) -> Payload:
-    """Per-prompt measured progress vs eta (E||G||^2 - tr Sigma) (T2), via sim's diagnostic."""
-    bar("variance theorem")
-    import sim as sim_pkg
+def progress_experiment(
+    alpha: float,
+    kappa: float,
+    fields: dict[str, Any],
+    *,
+    seed: int,
+    draws: int,
+    eta: float,
+) -> dict[str, np.ndarray]:
+    """T2 at theta0, per prompt, in plain numpy from paper/model.md (uniform replay, n = 2).
 
-    try:
-        fn = getattr(sim_pkg, "progress_moments", None)
-    except ImportError:
-        fn = None
-    if fn is None:
-        raise RuntimeError("sim has no progress diagnostic (T2) yet")
-    out = fn(**p)
-    coords = {"prompt": np.arange(len(np.asarray(out["predicted"])))}
-    data = {k: (("prompt",), np.asarray(v, dtype=float)) for k, v in out.items()}
-    return coords, data, {}
+    One run's features and frozen verdicts (from ``seed``); then ``draws`` independent rounds at
+    theta0, each: every prompt's fresh pair, ascent directions G_x = (beta/2)(phi_w - phi_l)
+    (0 for void pairs), a batch of B i.i.d. uniform draws (weights w = count/B, E w = 1/N) and
+    the update Delta = eta sum_y w_y G_y. Measured per prompt:
+
+    * ``trained`` progress: l(theta0; pair_x) - l(theta0 + Delta; pair_x) on the pair that was
+      just trained on (paper/model.md's ``loss`` progress);
+    * ``fresh`` progress: the same on an independent fresh pair of x (THEORY.md's reading).
+
+    The moments E||G_x||^2, mu_x and tr Sigma_x come from a separate set of ``draws`` pairs, so
+    prediction and measurement have independent errors. Predictions (first order, E w = 1/N):
+    fresh = eta [ (E||G||^2 - tr Sigma)/N + cross ], trained = eta [ E||G||^2/N + cross ],
+    cross = sum_{y != x} <mu_x, mu_y>/N.
+    """
+    rng = np.random.default_rng(seed)
+    N, K, d_s = int(fields["N"]), int(fields["K"]), int(fields["d_s"])
+    B, beta, mu, s, b = int(fields["B"]), fields["beta"], fields["mu"], fields["s"], fields["b"]
+    xi = rng.standard_normal((N, K, d_s))
+    phi_s = xi + mu * (np.arange(K) == 0)[None, :, None] * (np.arange(d_s) == 0)[None, None, :]
+    logits0 = b * phi_s[..., 0]
+    pi = np.exp(logits0 - logits0.max(axis=1, keepdims=True))
+    pi /= pi.sum(axis=1, keepdims=True)
+    correct = np.arange(K) == 0
+    verdict = np.where(rng.random((N, K)) < alpha, correct, ~correct)
+    cdf = np.cumsum(pi, axis=1)
+
+    def pairs(n_draws: int) -> tuple[np.ndarray, np.ndarray]:
+        """(G_shared (D, N, d_s), G_tab (D, N, K)) of fresh n = 2 pairs at theta0."""
+        u = rng.random((n_draws, N, 2))
+        y = np.minimum((u[..., None] > cdf[None, :, None, :]).sum(-1), K - 1)  # (D, N, 2)
+        v = np.take_along_axis(np.broadcast_to(verdict, (n_draws, N, K)), y, axis=2)
+        score = kappa * (2.0 * v - 1.0) + rng.standard_normal((n_draws, N, 2))
+        first_wins = score[..., 0] >= score[..., 1]
+        yw = np.where(first_wins, y[..., 0], y[..., 1])
+        yl = np.where(first_wins, y[..., 1], y[..., 0])
+        onehot = np.eye(K)[yw] - np.eye(K)[yl]  # (D, N, K), 0 for void pairs
+        g_s = 0.5 * beta * np.einsum("dnk,nkj->dnj", onehot, phi_s)
+        return g_s, 0.5 * beta * s * onehot
+
+    # moments from one set of draws
+    gs, gt = pairs(draws)
+    sq = (gs**2).sum(-1) + (gt**2).sum(-1)  # (D, N) ||G_x||^2
+    m_s, m_t = gs.mean(0), gt.mean(0)  # mu_x
+    second = sq.mean(0)
+    var_s = ((gs - m_s) ** 2).sum(-1) + ((gt - m_t) ** 2).sum(-1)
+    trace = var_s.sum(0) / (draws - 1)  # unbiased tr Sigma_x
+    mean_sq = second - trace  # unbiased ||mu_x||^2
+    total_s = m_s.sum(0)
+    cross = (m_s @ total_s - (m_s**2).sum(-1)) / N  # sum_{y != x} <mu_x, mu_y> / N
+    pred_fresh = eta * (mean_sq / N + cross)
+    pred_trained = eta * (second / N + cross)
+    # delta-method standard errors of the predictions: per draw, the first-order influence of
+    # that draw's pairs (this prompt's and, through the cross-term, every other prompt's)
+    dev_s, dev_t = gs - m_s, gt - m_t  # (D, N, .)
+    others_s = dev_s.sum(1, keepdims=True) - dev_s  # sum over y != x of (G_y - mu_y), shared
+    rest = total_s[None, :] - m_s  # (N, d_s) sum_{y != x} mu_y
+    via_mu_x = np.einsum("nj,dnj->dn", rest, dev_s)  # <rest, G_x - mu_x>
+    via_others = np.einsum("nj,dnj->dn", m_s, others_s)  # <mu_x, sum_{y!=x} (G_y - mu_y)>
+    own = 2.0 * (np.einsum("nj,dnj->dn", m_s, dev_s) + np.einsum("nk,dnk->dn", m_t, dev_t))
+    infl_fresh = (own + via_mu_x + via_others) / N
+    infl_trained = ((sq - second) + via_mu_x + via_others) / N
+    se_fresh = eta * infl_fresh.std(0, ddof=1) / math.sqrt(draws)
+    se_trained = eta * infl_trained.std(0, ddof=1) / math.sqrt(draws)
+
+    # progress from independent draws
+    gs, gt = pairs(draws)
+    gs2, gt2 = pairs(draws)  # the independent probe pairs
+    w = np.stack([np.bincount(rng.integers(0, N, B), minlength=N) for _ in range(draws)]) / B
+    delta_s = eta * np.einsum("dn,dnj->dj", w, gs)  # (D, d_s)
+    delta_t = eta * w[..., None] * gt  # (D, N, K): tabular rows move only where trained
+
+    def progress(g_s: np.ndarray, g_t: np.ndarray) -> np.ndarray:
+        h1 = 2.0 * (np.einsum("dj,dnj->dn", delta_s, g_s) + (delta_t * g_t).sum(-1))
+        valid = (np.abs(g_t).sum(-1) > 0) | (np.abs(g_s).sum(-1) > 0)
+        return np.where(valid, np.log(2.0) - np.logaddexp(0.0, -h1), 0.0)
+
+    out = {}
+    for name, pr in (("trained", progress(gs, gt)), ("fresh", progress(gs2, gt2))):
+        out[f"measured_{name}"] = pr.mean(0)
+        out[f"measured_{name}_se"] = pr.std(0, ddof=1) / math.sqrt(draws)
+    out.update(
+        predicted_fresh=pred_fresh,
+        predicted_trained=pred_trained,
+        predicted_fresh_se=se_fresh,
+        predicted_trained_se=se_trained,
+        second_moment=second,
+        trace_sigma=trace,
+        cross=eta * cross,
+        p_correct=pi[:, 0],
+    )
+    return out
+
+
+def run_variance(p: dict, bar: Bar) -> Payload:
+    """Per-prompt measured progress vs eta (E||G||^2 -/+ tr Sigma) at theta0 (T2).
+
+    Runs :func:`progress_experiment` (numpy, paper/model.md) for each seed with a small step
+    ``eta`` so that the O(eta^2) remainder of the first-order statement is negligible.
+    """
+    fields = student_fields(p["student"])
+    rows = []
+    for seed in range(p["seeds"]):
+        bar(f"variance seed {seed + 1}/{p['seeds']}")
+        rows.append(
+            progress_experiment(
+                p["alpha"], p["kappa"], fields, seed=seed, draws=p["draws"], eta=p["eta"]
+            )
+        )
+    data = {k: (("prompt",), np.concatenate([r[k] for r in rows])) for k in rows[0]}
+    n_prompts = len(data["measured_trained"][1])
+    data["seed_of_prompt"] = (
+        ("prompt",),
+        np.repeat(np.arange(p["seeds"]), n_prompts // p["seeds"]),
+    )
+    return {"prompt": np.arange(n_prompts)}, data, {}
 
 
 def run_cap(p: dict, bar: Bar) -> Payload:
@@ -695,6 +837,8 @@ def ensure_sweep(
     if is_cached(path, digest):
         return path, True
     runner = (runners or RUNNERS)[sweep.name]
+    if runners is None:
+        enable_compilation_cache()
     coords, data, attrs = runner(sweep.params, bar)
     attrs = {
         **attrs,
@@ -787,7 +931,7 @@ def assemble_paper(out: Path, figure_paths: Sequence[Path], claims: Sequence[Any
 
     paper = out / "paper"
     (paper / "figures").mkdir(parents=True, exist_ok=True)
-    for pattern in ("*.tex", "*.bib"):
+    for pattern in ("*.tex", "*.bib", "*.md"):
         for src in PAPER_SRC.glob(pattern):
             shutil.copyfile(src, paper / src.name)
     for fig in figure_paths:
@@ -822,7 +966,6 @@ def reproduce(out: str | os.PathLike, *, quick: bool = False, quiet: bool = Fals
 
     t0 = time.time()
     out_path = check_out_dir(out)
-    enable_compilation_cache()
     manifest = run_sweeps(out_path, plan(quick), quiet=quiet)
     figure_paths, missing = draw_figures(out_path, quiet=quiet)
     claims = claims_mod.evaluate(out_path)

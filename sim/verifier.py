@@ -7,6 +7,7 @@ verdict is redrawn fresh. A call's score is kappa_x (2 v - 1) + eps, eps ~ N(0, 
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
@@ -36,8 +37,8 @@ def call_verdicts(
     rho,
 ) -> Int[Array, "N n"]:
     """Verdicts of one call on samples y: frozen, or with probability rho a fresh draw."""
-    N = y.shape[0]
-    v_frozen = jnp.take_along_axis(frozen, y, axis=1)
+    N, K = frozen.shape
+    v_frozen = jnp.sum(jax.nn.one_hot(y, K, dtype=frozen.dtype) * frozen[:, None, :], axis=-1)
     c = correct(y)
     v_fresh = jnp.where(u_fresh < _per_prompt(alpha, N), c, 1 - c)
     return jnp.where(u_redraw < rho, v_fresh, v_frozen)

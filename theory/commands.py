@@ -52,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         ("drift sign", f"{out['drift_sign']:+d}"),
         ("drift rate (T1, eta*beta*M units)", f"{out['drift_rate']:+.6f}"),
         ("gate amplification (T2)", "n/a (no closed form)" if amp is None else f"{amp:.4f}"),
+        ("  same, loss progress at theta0", _fmt_amp(out["gate_amplification_loss_progress"])),
         ("damage rate (T5)", f"{out['damage_rate']:+.6f}"),
     ]
     width = max(len(k) for k, _ in rows)
@@ -59,3 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{k:<{width}}  {v}\n")
     sys.stdout.write(out["verdict"] + "\n")
     return 0
+
+
+def _fmt_amp(amp: float | None) -> str:
+    return "n/a (no closed form)" if amp is None else f"{amp:.4f}"

@@ -19,6 +19,7 @@ boosted, and the drift along the pair stops at DPO's fixed point ``h* = logit(a)
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +38,10 @@ __all__ = [
     "first_round_drift_estimate",
     "first_round_heldout_drift",
     "first_round_train_drift",
+    "heldout_accuracy0",
+    "heterogeneous_heldout_drift",
+    "heldout_gradient_b",
+    "mixed_mass_heldout",
     "mixed_mass_shared",
     "mixed_mass_tabular",
     "mixed_mass_tabular_expr",
@@ -45,6 +50,7 @@ __all__ = [
 ]
 
 STUDENT_KEYS = ("d_s", "K", "mu", "s", "b")
+_ZMAX, _DU, _UPAD = 12.0, 0.1, 45.0  # quadrature of heldout_accuracy0 (see there)
 
 
 # ---------------------------------------------------------------- symbolic ------------------
@@ -210,6 +216,83 @@ def _mean_se(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
 
 
+@functools.cache
+def _laplace_nodes(mu: float, b: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z nodes/weights (standard normal, composite Gauss-Legendre on [-12, 12] with panels of
+    width min(1, 1/|b|)) and log-t nodes (step 0.1) covering every candidate's e^X range."""
+    width = min(1.0, 1.0 / max(abs(b), 1e-12))
+    panels = math.ceil(2 * _ZMAX / width)
+    t, w = np.polynomial.legendre.leggauss(8)
+    h = 2 * _ZMAX / panels
+    starts = -_ZMAX + h * np.arange(panels)
+    z = (starts[:, None] + h * (t + 1) / 2).ravel()
+    wz = np.tile(w * h / 2, panels) * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    xs = np.array([b * (mu - _ZMAX), b * (mu + _ZMAX), -abs(b) * _ZMAX, abs(b) * _ZMAX])
+    lo, hi = -xs.max() - _UPAD, -xs.min() + _UPAD
+    u = np.arange(lo, hi + _DU, _DU)
+    return z, wz, u
+
+
+def _heldout_accuracy0_and_grad(K: int, mu: float, b: float) -> tuple[float, float]:
+    """(E[pi_0], d E[pi_0] / d b) at theta0 = b u by a deterministic 2-D quadrature.
+
+    ``1 / Z = int_0^inf exp(-t Z) dt`` factorises the softmax denominator over the K
+    independent candidates: ``E[pi_0] = int f_0(t) L(t)^(K-1) dt`` with
+    ``f_0(t) = E[e^{X_0} exp(-t e^{X_0})]``, ``L(t) = E[exp(-t e^{b z})]``,
+    ``X_0 = b (mu + z)``; the z-expectations use composite Gauss-Legendre against the normal
+    density (panels resolving the 1/|b| scale), the t-integral a trapezoid in log t (step 0.1)
+    over the whole range where the integrand is not negligible. Error < 1e-9 against the exact
+    K = 2 form (tests).
+    """
+    if abs(b) * (abs(mu) + _ZMAX) > 300:
+        raise ValueError(f"|b| (|mu| + 12) must be <= 300 for the quadrature, got b={b}, mu={mu}")
+    z, wz, u = _laplace_nodes(round(mu, 12), round(b, 12))
+    t = np.exp(u)[:, None]
+    x0 = b * (mu + z)[None, :]
+    xj = b * z[None, :]
+    e0 = np.exp(x0 - t * np.exp(x0))
+    ej = np.exp(-t * np.exp(xj))
+    f0 = (wz * e0).sum(1)
+    L = (wz * ej).sum(1)
+    df0 = (wz * (mu + z) * (1.0 - t * np.exp(x0)) * e0).sum(1)
+    dL = (wz * (-t * z * np.exp(xj)) * ej).sum(1)
+    tt = t[:, 0]
+    acc = np.trapezoid(f0 * L ** (K - 1) * tt, u)
+    grad = np.trapezoid((df0 * L ** (K - 1) + f0 * (K - 1) * L ** (K - 2) * dL) * tt, u)
+    return float(acc), float(grad)
+
+
+def heldout_accuracy0(K: int, mu: float, b: float) -> float:
+    """Initial held-out accuracy A_held(theta0) = E[pi_0] of model.md's student (deterministic)."""
+    K = check_int("K", K, 2)
+    check_range("b", b, -1e6, 1e6)
+    check_range("mu", mu, -1e6, 1e6)
+    return _heldout_accuracy0_and_grad(K, float(mu), float(b))[0]
+
+
+def heldout_gradient_b(K: int, mu: float, b: float) -> float:
+    """T1: g_h = d A_held(theta0) / d b, the held-out accuracy gradient along u (deterministic).
+
+    Since ``d pi_0 / d theta_s = pi_0 (phi_0 - sum_y pi_y phi_y)`` and theta0 = b u, the
+    u-component of E[grad pi_0] is exactly d E[pi_0] / d b.
+    """
+    K = check_int("K", K, 2)
+    check_range("b", b, -1e6, 1e6)
+    check_range("mu", mu, -1e6, 1e6)
+    return _heldout_accuracy0_and_grad(K, float(mu), float(b))[1]
+
+
+def mixed_mass_heldout(K: int, mu: float, b: float) -> float:
+    """T1, shared block, held-out target, n = 2: ``M_held = 2 g_h^2 >= 0`` (deterministic).
+
+    Identity: ``sum_j 2 pi_0 pi_j (phi_0 - phi_j) = 2 pi_0 (phi_0 - sum_y pi_y phi_y)`` (because
+    sum_y pi_y = 1), whose expectation along u is 2 g_h; the held-out gradient is g_h u. So
+    ``E[dA_held] = eta beta (2 a_pair - 1) g_h^2`` after one uniform round: the sign is
+    (2 alpha - 1) for every student, which only sets the size through g_h = dA_held/db.
+    """
+    return 2.0 * heldout_gradient_b(K, mu, b) ** 2
+
+
 def mixed_mass_shared(
     K: int,
     mu: float,
@@ -230,8 +313,8 @@ def mixed_mass_shared(
     ``E_z[sum_j 2 pi_0^2 pi_j ((d_s - 1)(1 - pi_0 + pi_j) + c_0 (mu + z_0 - z_j))]`` with
     ``c_0 = mu (1 - pi_0) + z_0 - sum_y pi_y z_y``.
     ``target="heldout"``: its effect on an independent (held-out) prompt,
-    ``E_z[sum_j 2 pi_0 pi_j (mu + z_0 - z_j)] * E_z'[pi_0 c_0]`` (product of independent
-    means; the se is propagated to first order).
+    ``E_z[sum_j 2 pi_0 pi_j (mu + z_0 - z_j)] * E_z'[pi_0 c_0] = 2 g_h^2``, computed
+    deterministically by :func:`mixed_mass_heldout` (se 0).
     """
     K = check_int("K", K, 2)
     d_s = check_int("d_s", d_s, 1)
@@ -248,10 +331,7 @@ def mixed_mass_shared(
         val = (2 * p0**2 * pi[:, 1:] * (tab + c0[:, None] * diff)).sum(1)
         m, se = _mean_se(val)
         return {"value": m, "se": se}
-    mD, seD = _mean_se((2 * p0 * pi[:, 1:] * diff).sum(1))
-    z2, _, pi2 = _first_coordinates(K, mu, b, n_samples, rng)
-    gh, seg = _mean_se(pi2[:, 0] * (mu * (1 - pi2[:, 0]) + z2[:, 0] - (pi2 * z2).sum(1)))
-    return {"value": mD * gh, "se": math.hypot(mD * seg, gh * seD)}
+    return {"value": mixed_mass_heldout(K, mu, b), "se": 0.0}
 
 
 def first_round_drift_estimate(
@@ -275,9 +355,12 @@ def first_round_drift_estimate(
 
     where g_h = E[d pi_0 / d theta_s]_0 on an independent prompt. The pair law given (pi, v) is
     exact (L0: ``q_i q_j J(Q)``); z (and, for n > 2, the verdicts) are averaged by fixed-sample
-    Monte Carlo. For n = 2 the verdict average is analytic, giving the factorised
-    ``(eta beta/2)(2 a_pair - 1) M``. Returns ``heldout``, ``heldout_se``, ``train``,
-    ``train_se`` (``train`` only when ``student`` has ``N``).
+    Monte Carlo. For n = 2 the verdict average is analytic and the held-out part is
+    deterministic, ``eta beta (2 a_pair - 1) g_h^2`` (:func:`mixed_mass_heldout`); only the
+    train self-term (weight 1/N) is then a Monte Carlo estimate; g_h is always deterministic
+    (:func:`heldout_gradient_b`). Returns ``heldout``, ``heldout_se``, ``train``, ``train_se``
+    (``train`` only when ``student`` has ``N``), ``D`` = E[phi_w - phi_l] along u (without the
+    factor beta/2) and ``g_heldout`` = g_h, with their standard errors.
     """
     st = _check_student(student)
     check_range("alpha", alpha, 0.0, 1.0)
@@ -311,16 +394,18 @@ def first_round_drift_estimate(
         dgrad = (e0[:, None] - e0[None, :]) - (pi[:, :, None] - pi[:, None, :])
         inner = (s * s + d_s - 1) * dgrad + c0[:, None, None] * dphi
         selfv = (P * pi[:, :1, None] * inner).sum((1, 2))
-    z2, _, pi2 = _first_coordinates(K, mu, b, n_samples, rng)
-    g = pi2[:, 0] * (mu * (1 - pi2[:, 0]) + z2[:, 0] - (pi2 * z2).sum(1))
+    gh, seg = heldout_gradient_b(K, mu, b), 0.0  # deterministic quadrature
     mD, seD = _mean_se(D)
-    gh, seg = _mean_se(g)
+    if n == 2:  # deterministic: D = (2 a - 1) 2 g_h (see mixed_mass_heldout)
+        mD, seD = two_a * 2.0 * gh, 0.0
     scale = eta * beta / 2.0
     out = {
         "heldout": scale * mD * gh,
         "heldout_se": scale * math.hypot(mD * seg, gh * seD),
         "D": mD,
+        "D_se": seD,
         "g_heldout": gh,
+        "g_heldout_se": seg,
     }
     if "N" in student:
         N = check_int("student['N']", student["N"], 1)
@@ -366,10 +451,50 @@ def first_round_train_drift(
     return _broadcast_drift("train", alpha, kappa, student, n, eta, beta, n_samples, seed)
 
 
+def heterogeneous_heldout_drift(
+    alpha_x: Any,
+    kappa_x: Any,
+    student: Mapping,
+    *,
+    weights: Any = None,
+    n: int = 2,
+    eta: float = 1.0,
+    beta: float = 1.0,
+    n_samples: int = 1 << 16,
+    seed: int = 0,
+) -> float:
+    """T1/T3: first-round held-out drift for a heterogeneous verifier under uniform replay.
+
+    The first-order update is a sum over prompts, so with per-prompt (alpha_x, kappa_x) (or
+    prompt types with frequencies ``weights``) the drift is the weighted mean of the
+    homogeneous drifts; for n = 2 it is ``eta beta g_h^2 mean_x (2 a_pair(alpha_x, kappa_x) - 1)``.
+    """
+    a, k = np.broadcast_arrays(np.asarray(alpha_x, float), np.asarray(kappa_x, float))
+    w = (
+        np.ones(a.shape)
+        if weights is None
+        else np.broadcast_to(np.asarray(weights, float), a.shape)
+    )
+    check_range("weights", w, 0.0)
+    if w.sum() <= 0:
+        raise ValueError("weights must have a positive entry")
+    d = first_round_heldout_drift(
+        a, k, student, n=n, eta=eta, beta=beta, n_samples=n_samples, seed=seed
+    )
+    return float((w * np.asarray(d)).sum() / w.sum())
+
+
 def _broadcast_drift(key, alpha, kappa, student, n, eta, beta, n_samples, seed):
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
     a, k = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(kappa, float))
+    if key == "heldout" and n == 2:  # deterministic closed form: eta beta (2a - 1) g_h^2
+        check_range("eta", eta, 0.0)
+        check_range("beta", beta, 0.0, lo_open=True)
+        st = _check_student(student)
+        M = mixed_mass_heldout(st["K"], float(st["mu"]), float(st["b"]))
+        out = eta * beta / 2 * (2 * np.asarray(pair_accuracy(a, k)) - 1) * M
+        return float(out) if out.ndim == 0 else out
     out = np.empty(a.shape)
     for idx in np.ndindex(a.shape):
         est = first_round_drift_estimate(

@@ -41,9 +41,11 @@ def predict(
 
     Returns a JSON-ready dict: inputs, ``a_pair`` (L0), ``side`` of the threshold (T1),
     ``drift_sign`` (+1 / -1 / 0), ``drift_rate`` (T1, uniform, units eta beta M),
-    ``gate_amplification`` (T2; null when the gate has no closed form, e.g. rank),
-    ``gated_drift_rate``, ``damage_rate`` (T5), pair outcome probabilities and a one-line
-    ``verdict``.
+    ``gate_amplification`` (T2 as THEORY.md reads it: weights ~ ||mu_x||^2, or the reward
+    signal; null when the gate has no closed form, e.g. rank),
+    ``gate_amplification_loss_progress`` (model.md's trained-pair loss progress at theta0),
+    ``gated_drift_rate``, ``damage_rate`` (T5: -(2 a_pair - 1), uniform), pair outcome
+    probabilities and a one-line ``verdict``.
     """
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
@@ -56,6 +58,8 @@ def predict(
     rate = float(drift_rate(alpha, kappa, n=n, eta=eta, beta=beta, M=M, p_correct=p_correct))
     amp = float(gate_amplification(alpha, kappa, gate, n=n))
     amp_out = None if amp != amp else amp  # nan -> null
+    amp_loss = float(gate_amplification(alpha, kappa, gate, n=n, progress="loss"))
+    amp_loss_out = None if amp_loss != amp_loss else amp_loss
     sign = 0 if side == "at" else (1 if side == "above" else -1)
     outcomes = pair_outcome_probs(alpha, kappa, n, p_correct)
     if side == "below":
@@ -84,7 +88,8 @@ def predict(
         "drift_rate": rate,
         "gate_amplification": amp_out,
         "gated_drift_rate": None if amp_out is None else rate * amp,
-        "damage_rate": float(damage_rate(alpha, kappa)),
+        "gate_amplification_loss_progress": amp_loss_out,
+        "damage_rate": float(damage_rate(alpha, kappa)) if n == 2 else 1.0 - 2.0 * ap,
         "pair_outcomes": {k: float(v) for k, v in outcomes.items()},
         "verdict": verdict,
     }

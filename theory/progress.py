@@ -35,10 +35,14 @@ __all__ = [
     "gate_amplification",
     "gated_pair_accuracy",
     "gated_pair_accuracy_expr",
+    "loss_progress_factor",
     "margin_amplification_expr",
     "pair_direction_moments",
+    "proportional_gate_stability",
+    "random_walk_sd",
     "reward_progress_tabular",
     "self_cross_ratio",
+    "self_cross_ratio_model",
     "shared_update_variance",
 ]
 
@@ -277,23 +281,36 @@ def pair_direction_moments(
     }
 
 
-def self_cross_ratio(s: Any, shared_sq: Any, shared_dot: Any, N: int, B: int | None = None) -> Any:
+def self_cross_ratio(
+    s: Any,
+    shared_sq: Any,
+    shared_dot: Any,
+    N: int,
+    B: int | None = None,
+    *,
+    tab_sq: Any = 1.0,
+    trace_sigma: Any = 0.0,
+) -> Any:
     """T2: ratio of the self-term to the cross-term of expected progress under uniform replay.
 
-    With mean direction ``mu_x = (tabular part, shared part m_x)``, ``||tab_x||^2 = s^2 t_x``
-    (t_x from :func:`pair_direction_moments` with s = 1), ``||m_x||^2 = shared_sq`` and
-    ``<m_x, m_y> = shared_dot`` (y != x), uniform weights 1/N (so B drops out of the mean; it
-    enters the variance, T2b):
+    Mean direction ``mu_x = (tabular part, shared part m_x)`` with ``||tab_x||^2 = s^2 tab_sq``,
+    ``||m_x||^2 = shared_sq``, ``<m_x, m_y> = shared_dot`` (y != x), weights 1/N (B drops out of
+    the mean; it enters the variance, T2b):
 
-        self / cross = (s^2 t_x + shared_sq) / ((N - 1) shared_dot),
+        self / cross = (s^2 tab_sq + shared_sq + trace_sigma) / ((N - 1) shared_dot),
 
-    here with ``s`` given as ``s^2 t_x`` folded in by the caller when t_x != 1. Self-dominated
-    when s^2 t_x >> (N - 1) shared_dot, i.e. s >> sqrt(N <m_x, m_y>).
+    with ``trace_sigma = tr Sigma_x`` for model.md's trained-pair progress (0 for progress on an
+    independent pair). Self-dominated when s^2 tab_sq >> N <m_x, m_y>. See
+    :func:`self_cross_ratio_model` for the terms of model.md's student at theta0.
     """
     N = check_int("N", N, 2)
     if B is not None:
         check_int("B", B, 1)
-    num = np.asarray(s, float) ** 2 + np.asarray(shared_sq, float)
+    num = (
+        np.asarray(s, float) ** 2 * np.asarray(tab_sq, float)
+        + np.asarray(shared_sq, float)
+        + np.asarray(trace_sigma, float)
+    )
     den = (N - 1) * np.asarray(shared_dot, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.inf)
@@ -359,3 +376,124 @@ def reward_progress_tabular(
     p0 = np.asarray(pi0, float)
     out = eta * w * beta * s**2 * 2 * p0**2 * (1 - p0) ** 2 * d * (2 * ndtr(d / math.sqrt(2)) - 1)
     return _f(out)
+
+
+def self_cross_ratio_model(
+    alpha: float,
+    kappa: float,
+    student: Any,
+    *,
+    beta: float = 1.0,
+    n_samples: int = 1 << 13,
+    seed: int = 0,
+) -> dict[str, float]:
+    """T2 for paper/model.md's student at theta0 (n = 2, homogeneous verifier, uniform replay).
+
+    Fixed-sample Monte Carlo over the features and frozen verdicts of a prompt (pairs and scores
+    are averaged exactly: ``P(w=i, l=j) = 2 pi_i pi_j Phi((m_i - m_j)/sqrt2)``). Returns
+    ``tab_sq`` = E||mu_x^tab||^2, ``shared_sq`` = E||m_x||^2, ``shared_dot`` = <m_x, m_y>
+    for independent prompts (= ||E m_x||^2, unbiased pair estimator), ``second_moment`` =
+    E||G_x||^2 (with ``*_se`` Monte Carlo errors) and, when the student has N,
+    ``ratio_mean`` (progress on an independent pair) and ``ratio_trained`` (model.md's
+    trained-pair progress) of self- to cross-term.
+    """
+    from theory.drift import _check_student
+
+    st = _check_student(student)
+    check_range("alpha", alpha, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0)
+    K, d, mu, s, b = st["K"], st["d_s"], float(st["mu"]), float(st["s"]), float(st["b"])
+    rng = np.random.default_rng(seed)
+    S = check_int("n_samples", n_samples, 2)
+    phi = rng.standard_normal((S, K, d))
+    phi[:, 0, 0] += mu
+    logits = b * phi[..., 0]
+    pi = np.exp(logits - logits.max(1, keepdims=True))
+    pi /= pi.sum(1, keepdims=True)
+    U = rng.random((S, K))
+    v = np.where(np.arange(K) == 0, U < alpha, U >= alpha).astype(float)
+    m = kappa * (2 * v - 1)
+    P = 2 * pi[:, :, None] * pi[:, None, :] * ndtr((m[:, :, None] - m[:, None, :]) / math.sqrt(2))
+    P[:, np.arange(K), np.arange(K)] = 0.0  # void pairs carry no direction
+    net = P.sum(2) - P.sum(1)  # (S, K): P(best = i) - P(worst = i) over non-void pairs
+    tab_sq = (beta / 2) ** 2 * s**2 * (net**2).sum(1)
+    mvec = (beta / 2) * np.einsum("sk,skd->sd", net, phi)
+    shared_sq = (mvec**2).sum(1)
+    tot = mvec.sum(0)
+    shared_dot = float((tot @ tot - shared_sq.sum()) / (S * (S - 1)))
+    mbar = tot / S
+    # U-statistic variance: 4 mbar' C mbar / S + 2 tr(C^2) / S^2 (C the covariance of m_x)
+    C = np.atleast_2d(np.cov(mvec.T))
+    var = 4 * max(mbar @ C @ mbar, 0.0) / S + 2 * float(np.trace(C @ C)) / S**2
+    shared_dot_se = float(math.sqrt(var))
+    dist = ((phi[:, :, None, :] - phi[:, None, :, :]) ** 2).sum(-1) + 2 * s**2
+    second = (beta / 2) ** 2 * (P * dist).sum((1, 2))
+    out = {
+        "tab_sq": float(tab_sq.mean()),
+        "shared_sq": float(shared_sq.mean()),
+        "shared_dot": shared_dot,
+        "shared_dot_se": shared_dot_se,
+        "second_moment": float(second.mean()),
+        "second_moment_se": float(second.std(ddof=1) / math.sqrt(S)),
+    }
+    if "N" in st:
+        N = check_int("student['N']", st["N"], 2)
+        den = (N - 1) * shared_dot
+        out["ratio_mean"] = (out["tab_sq"] + out["shared_sq"]) / den if den else math.inf
+        out["ratio_trained"] = out["second_moment"] / den if den else math.inf
+    return out
+
+
+def random_walk_sd(eta: float, var_proj: Any, n_eff: Any, rounds: Any) -> Any:
+    """T2b: standard deviation of the accumulated noise of a projected update after ``rounds``.
+
+    ``var_proj = g^T Sigma_G g`` is one prompt's pair-noise variance along the direction g
+    (e.g. grad A_held); independent rounds and weights with effective size n_eff give
+    ``eta sqrt(rounds var_proj / n_eff)`` (first order, noise independent across rounds).
+    """
+    check_range("eta", eta, 0.0)
+    check_range("var_proj", var_proj, 0.0)
+    check_range("n_eff", n_eff, 1.0)
+    check_range("rounds", rounds, 0.0)
+    return _f(eta * np.sqrt(np.asarray(rounds, float) * np.asarray(var_proj, float) / n_eff))
+
+
+def loss_progress_factor(p: Any, h: Any) -> Any:
+    """T2 away from theta0: ``p sigmoid(-h)^2 + (1 - p) sigmoid(h)^2``, the orientation part of
+    E||G_x||^2 for a mixed pair with right-oriented margin h (model.md's loss progress).
+
+    1/4 at theta0 for every p (orientation-blind); ``p (1 - p)`` at DPO's fixed point
+    h* = logit(p), largest for undecided prompts.
+    """
+    check_range("p", p, 0.0, 1.0)
+    hh = np.asarray(h, float)
+    sig = 1.0 / (1.0 + np.exp(-hh))
+    return _f(np.asarray(p, float) * (1 - sig) ** 2 + (1 - np.asarray(p, float)) * sig**2)
+
+
+def proportional_gate_stability(lam: float, g2: float, c: float, N: int) -> dict[str, Any]:
+    """T2b: linear stability of the proportional gate's mean progress map (homogeneous prompts).
+
+    Mean map (first order, loss progress on the trained pair, every pair non-void):
+    ``S_x <- (1 - lam) S_x + lam eta [P_x (g2 - c) + c]`` with ``P = S / sum S``, where
+    ``g2 = E||G_x||^2`` (self-term, trained pair) and ``c = <mu_x, mu_y>`` (cross-term, y != x).
+    At the uniform fixed point ``S* = eta ((g2 - c)/N + c)`` the Jacobian has eigenvalue
+    ``1 - lam`` on the total and
+
+        ``1 - lam N c / (g2 - c + N c)``
+
+    on every imbalance direction (sum zero). For c > 0 (a consensus) imbalances decay; for
+    c = 0 (tabular, self-dominated) they are *neutral*, so replay weights drift by sampling noise
+    (like neutral genetic drift) and N_eff decays; for c < 0 they grow. The eigenvalue lies in
+    [1 - lam, 1] for 0 <= c, so the mean map cannot oscillate: oscillation, if seen, comes from
+    noise, the max(., 0) clipping or void pairs (which scale lam by P(non-void)).
+    """
+    check_range("lam", lam, 0.0, 1.0)
+    check_range("g2", g2, 0.0, lo_open=True)
+    N = check_int("N", N, 2)
+    den = g2 - c + N * c
+    if den <= 0:
+        raise ValueError("g2 - c + N c must be > 0 (a positive fixed point)")
+    eig = 1.0 - lam * N * c / den
+    regime = "neutral" if c == 0 else ("stable" if eig < 1 else "unstable")
+    return {"eigen_total": 1.0 - lam, "eigen_imbalance": float(eig), "regime": regime}

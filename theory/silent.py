@@ -24,6 +24,7 @@ from theory.util import check_int, check_range
 
 __all__ = [
     "dpo_grad_sq_norm",
+    "fresh_loss_rate_expr",
     "fresh_loss_change",
     "fresh_loss_rate_tabular",
     "trained_loss_change",
@@ -84,3 +85,26 @@ def fresh_loss_rate_tabular(
     e2 = (a**2 + (1 - a) ** 2) * erf(np.asarray(kappa, float)) ** 2
     out = -eta * beta**2 * s**2 / 2 * m**2 * e2 / N
     return float(out) if np.ndim(out) == 0 else out
+
+
+def fresh_loss_rate_expr():
+    """T4: sympy ``(derived, closed, alpha)`` for the tabular K = 2 fresh-loss rate (eta = N = 1).
+
+    derived: ``-E_types ||mu_x||^2`` with ``mu_x = (beta/2) s 2 pi0 pi1 (2p - 1)(e_0 - e_1)`` and
+    p in {Phi, 1/2, 1 - Phi} w.p. {alpha^2, 2 alpha (1 - alpha), (1 - alpha)^2};
+    closed: ``-(beta^2 s^2 / 2)(2 pi0 pi1)^2 (alpha^2 + (1 - alpha)^2)(2 Phi - 1)^2``.
+    """
+    import sympy as sp
+
+    alpha, pi0, Ph = sp.symbols("alpha pi0 Phi", positive=True)
+    beta, s = sp.symbols("beta s", positive=True)
+    m = 2 * pi0 * (1 - pi0)
+    types = [
+        (alpha**2, Ph),
+        (2 * alpha * (1 - alpha), sp.Rational(1, 2)),
+        ((1 - alpha) ** 2, 1 - Ph),
+    ]
+    mu_vec = lambda p: sp.Matrix([1, -1]) * (beta / 2) * s * m * (2 * p - 1)
+    derived = -sum(pr * (mu_vec(p).T * mu_vec(p))[0, 0] for pr, p in types)
+    closed = -(beta**2 * s**2 / 2) * m**2 * (alpha**2 + (1 - alpha) ** 2) * (2 * Ph - 1) ** 2
+    return derived, closed, alpha

@@ -1,4 +1,4 @@
-"""Verifier audit estimators (empirical/audit.py) on scores generated from THEORY.md's V(alpha, kappa).
+"""Verifier audit estimators (empirical/audit.py) on scores drawn from THEORY.md V(alpha, kappa).
 
 Generated scores follow the audit's model: a candidate with rubric label c gets a frozen verdict v
 (= c with probability alpha) and each call scores it loc + scale * (kappa (2v - 1) + eps).
@@ -46,7 +46,7 @@ WIDE = 0.9999
 @given(
     alpha=st.floats(0.02, 0.98),
     kappa=st.floats(0.0, 4.0),
-    m=st.integers(60, 1500),
+    m=st.integers(60, 800),
     loc=st.floats(-5, 5),
     scale=st.floats(0.2, 5.0),
     seed=st.integers(0, 2**31 - 1),
@@ -147,10 +147,15 @@ def test_repeated_scores_share_the_frozen_verdict():
     assert fit.kappa_ci[0] <= kappa <= fit.kappa_ci[1]
     naive = audit.fit_verifier(s, c, level=WIDE)
     assert naive.n_candidates == 4 * m
+    # Any hashable ids: (question, candidate) tuples give the same pooling.
+    tuples = [(int(i) // 4, int(i) % 4) for i in cand]
+    same = audit.fit_verifier(s, c, candidate_ids=tuples, question_ids=[q for q, _ in tuples])
+    assert same.n_candidates == m and same.n_questions == len({i // 4 for i in range(m)})
+    assert same.alpha == pytest.approx(audit.fit_verifier(s, c, candidate_ids=cand).alpha)
 
 
 def test_binned_fit_matches_exact_fit(monkeypatch):
-    """Groups above the compression size are binned at sd/400: the fit barely moves."""
+    """Groups above the compression size are binned at sd/200: the fit barely moves."""
     s, c, _ = generate(0.3, 1.0, 6000, 17, loc=-1.0, scale=0.5)
     binned = audit.fit_verifier(s, c)
     monkeypatch.setattr(audit, "_COMPRESS_ABOVE", 10**9)
@@ -159,7 +164,10 @@ def test_binned_fit_matches_exact_fit(monkeypatch):
     width_k = exact.kappa_ci[1] - exact.kappa_ci[0]
     assert abs(binned.alpha - exact.alpha) <= 0.02 * width_a
     assert abs(binned.kappa - exact.kappa) <= 0.02 * width_k
-    for b, e, w in ((binned.alpha_ci, exact.alpha_ci, width_a), (binned.kappa_ci, exact.kappa_ci, width_k)):
+    for b, e, w in (
+        (binned.alpha_ci, exact.alpha_ci, width_a),
+        (binned.kappa_ci, exact.kappa_ci, width_k),
+    ):
         assert abs(b[0] - e[0]) <= 0.02 * w and abs(b[1] - e[1]) <= 0.02 * w
 
 

@@ -96,20 +96,20 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         _attrs("pairs", {}),
     )
 
-    loss = 0.69 - 0.02 * np.arange(1, R + 1) + 0.001 * rng.standard_normal((2, S, R))
+    loss = 0.69 - 0.02 * np.arange(1, R + 1) + 0.001 * rng.standard_normal((2, 2, S, R))
     write_results(
         root / "silent.nc",
-        {"verifier": np.arange(2), "seed": np.arange(S), **_rounds()},
+        {"gate": np.arange(2), "verifier": np.arange(2), "seed": np.arange(S), **_rounds()},
         {
             "heldout_acc": (
-                ("verifier", "seed", "round"),
-                _walk(rng, (2, S), np.array([0.004, -0.004])[:, None]),
+                ("gate", "verifier", "seed", "round"),
+                _walk(rng, (2, 2, S), np.array([0.004, -0.004])[None, :, None]),
             ),
-            "loss_trained": (("verifier", "seed", "step"), loss),
+            "loss_trained": (("gate", "verifier", "seed", "step"), loss),
             "alpha": (("verifier",), np.array([0.8, 0.3])),
             "kappa": (("verifier",), np.array([3.0, 3.0])),
         },
-        _attrs("silent", {"gate": "rank"}),
+        _attrs("silent", {}, gate_names=json.dumps(["uniform", "rank"])),
     )
 
     ia, ik = np.array([0.08, 0.23, 0.4]), np.array([0.1, 3.0])
@@ -137,22 +137,22 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         ),
     )
 
-    md = np.array([[0.003, -0.003], [0.002, 0.004]])[:, :, None]
+    md = np.array([[0.003, -0.003, -0.004], [0.002, 0.004, 0.003]])[:, :, None]
     write_results(
         root / "mismatch.nc",
-        {"regime": np.arange(2), "gate": np.arange(2), "seed": np.arange(S), **_rounds()},
+        {"regime": np.arange(2), "gate": np.arange(3), "seed": np.arange(S), **_rounds()},
         {
-            "heldout_acc": (("regime", "gate", "seed", "round"), _walk(rng, (2, 2, S), md)),
+            "heldout_acc": (("regime", "gate", "seed", "round"), _walk(rng, (2, 3, S), md)),
             "frac_wrong": (
                 ("regime", "gate", "seed", "step"),
-                0.1 + 0.05 * rng.random((2, 2, S, R)),
+                0.1 + 0.05 * rng.random((2, 3, S, R)),
             ),
         },
         _attrs(
             "mismatch",
             {"mix": MISMATCH_MIX},
             regime_names=json.dumps(["large s", "s → 0"]),
-            gate_names=json.dumps(["uniform", "rank"]),
+            gate_names=json.dumps(["uniform", "rank", "rank/reward"]),
         ),
     )
 
@@ -161,12 +161,16 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         root / "variance.nc",
         {"prompt": np.arange(20)},
         {
-            "predicted": (("prompt",), pred),
-            "measured": (("prompt",), pred + 0.0005 * rng.standard_normal(20)),
-            "measured_se": (("prompt",), np.full(20, 0.0005)),
-            "prompt_type": (("prompt",), (np.arange(20) >= 15).astype(int)),
+            "predicted_fresh": (("prompt",), pred),
+            "predicted_trained": (("prompt",), pred + 0.004),
+            "predicted_fresh_se": (("prompt",), np.full(20, 0.0002)),
+            "predicted_trained_se": (("prompt",), np.full(20, 0.0002)),
+            "measured_fresh": (("prompt",), pred + 0.0005 * rng.standard_normal(20)),
+            "measured_trained": (("prompt",), pred + 0.004 + 0.0005 * rng.standard_normal(20)),
+            "measured_fresh_se": (("prompt",), np.full(20, 0.0005)),
+            "measured_trained_se": (("prompt",), np.full(20, 0.0005)),
         },
-        _attrs("variance", {"draws": 64}, prompt_type_names=json.dumps(["p = 0.6", "p = 0.05"])),
+        _attrs("variance", {"draws": 1000, "alpha": 0.7, "kappa": 1.0, "eta": 0.05}),
     )
 
     c = np.logspace(0, 2, 5)

@@ -52,8 +52,10 @@ def test_results_path_prefers_manifest_and_explains_unrun_sweeps(tmp_path):
     (tmp_path / "sweeps").mkdir()
     moved = tmp_path / "sweeps" / "phase-abc.nc"
     (tmp_path / "phase.nc").rename(moved)
-    manifest = {"phase": {"file": "sweeps/phase-abc.nc"}, "variance": {"file": None,
-                                                                       "error": "no T2 yet"}}
+    manifest = {
+        "phase": {"file": "sweeps/phase-abc.nc"},
+        "variance": {"file": None, "error": "no T2 yet"},
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert results_path(tmp_path, "phase") == moved
     with pytest.raises(FileNotFoundError, match="no T2 yet"):
@@ -165,8 +167,9 @@ def test_ensure_sweep_reuses_a_file_whose_hash_matches(tmp_path):
     assert (reused1, reused2) == (False, True) and p1 == p2 and len(calls) == 1
     assert p1.name == f"toy-{sweep.hash('fp')}.nc"
     # another configuration or another code version -> another file, run again
-    p3, reused3 = rp.ensure_sweep(tmp_path, rp.Sweep("toy", {"v": 3.0, "seeds": 3}), "fp",
-                                  runners=runners)
+    p3, reused3 = rp.ensure_sweep(
+        tmp_path, rp.Sweep("toy", {"v": 3.0, "seeds": 3}), "fp", runners=runners
+    )
     p4, reused4 = rp.ensure_sweep(tmp_path, sweep, "fp2", runners=runners)
     assert not reused3 and not reused4 and len({p1, p3, p4}) == 3 and len(calls) == 3
 
@@ -198,3 +201,28 @@ def test_reproduce_module_does_not_import_jax_at_import_time():
     code = "import sys, sim.reproduce, sim.claims, figures._common; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_t2_claims_tell_the_two_progress_readings_apart(synth):
+    # synthetic truth: the trained-pair progress exceeds the fresh-pair one by 0.004 (the
+    # variance term); each reading agrees with its own prediction and not with the other's
+    fresh = claims_mod.claim_variance(synth, pair="fresh")
+    trained = claims_mod.claim_variance(synth, pair="trained")
+    assert fresh.holds and trained.holds
+    assert "the other form (trained) the mean z is -" in fresh.decision
+    assert "the other form (fresh) the mean z is +" in trained.decision
+
+
+def test_progress_experiment_matches_both_first_order_forms():
+    """T2 in the numpy experiment: fresh pair ~ E||G||^2 - tr Sigma, trained ~ + tr Sigma."""
+    fields = {"N": 32, "K": 4, "d_s": 4, "B": 8, "beta": 1.0, "mu": 1.0, "s": 1.0, "b": 1.0}
+    out = rp.progress_experiment(0.8, 1.5, fields, seed=3, draws=3000, eta=0.02)
+    for pair in ("fresh", "trained"):
+        se = np.sqrt(out[f"measured_{pair}_se"] ** 2 + out[f"predicted_{pair}_se"] ** 2)
+        z = (out[f"measured_{pair}"] - out[f"predicted_{pair}"]) / se
+        assert np.max(np.abs(z)) < claims_mod.critical_k(3000, 32)
+    # the variance term separates the two readings: trained - fresh = eta tr Sigma / N > 0
+    gap = out["predicted_trained"] - out["predicted_fresh"]
+    assert np.allclose(gap, 0.02 * out["trace_sigma"] / 32)
+    z_gap = (out["measured_trained"] - out["predicted_fresh"]) / out["measured_trained_se"]
+    assert np.mean(z_gap) > 3

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy.special import expit, logit
+from scipy.special import expit, logit, ndtri
 
 import theory
 
@@ -109,7 +109,9 @@ def test_T1_first_round_drift_vs_independent_model(alpha, kappa, n):
         assert abs(sim.mean() - est[key]) <= 4 * se, (key, sim.mean(), est[key], se)
         # the test can fail: the effect is many standard errors away from zero
         assert abs(est[key]) > 6 * se
-    assert theory.first_round_heldout_drift(alpha, kappa, st_, n=n, eta=0.05) == est["heldout"]
+    assert theory.first_round_heldout_drift(alpha, kappa, st_, n=n, eta=0.05) == pytest.approx(
+        est["heldout"], rel=1e-12
+    )
 
 
 def test_T1_threshold_sign_does_not_depend_on_student():
@@ -170,3 +172,80 @@ def test_T1_mixed_mass_shared_positive_and_invalid():
         theory.first_round_heldout_drift(1.3, 1.0, dict(d_s=2, K=3, mu=1, s=1, b=1))
     with pytest.raises(ValueError, match="pi"):
         theory.mixed_mass_tabular([0.5, 0.6])
+
+
+def test_T1_heldout_mass_identity_symbolic():
+    """sum_j pi_j (phi_0 - phi_j) = phi_0 - sum_y pi_y phi_y, so M_held = 2 g_h^2."""
+    K = 4
+    x = sp.symbols(f"x0:{K}", real=True)
+    ph = sp.symbols(f"f0:{K}", real=True)
+    Z = sum(sp.exp(v) for v in x)
+    pi = [sp.exp(v) / Z for v in x]
+    lhs = sum(pi[j] * (ph[0] - ph[j]) for j in range(1, K))
+    rhs = ph[0] - sum(pi[y] * ph[y] for y in range(K))
+    assert sp.simplify(lhs - rhs) == 0
+
+
+@pytest.mark.parametrize(
+    "K, mu, b",
+    [(2, 2.0, 0.45), (4, 2.0, 0.45), (6, 2.5, 0.4), (3, 0.7, 2.0), (16, 3.0, 5.0), (8, 1.0, -1.0)],
+)
+def test_T1_heldout_gradient_quadrature(K, mu, b):
+    rng = np.random.default_rng(15)
+    reps = 400_000
+    z = rng.standard_normal((reps, K))
+    z[:, 0] += mu
+    p = _softmax(b * z)
+    acc = p[:, 0]
+    grad = p[:, 0] * (z[:, 0] - (p * z).sum(1))  # d pi_0 / d b, pathwise
+    for est, theo in ((acc, theory.heldout_accuracy0(K, mu, b)), (grad, None)):
+        theo = theory.heldout_gradient_b(K, mu, b) if theo is None else theo
+        assert abs(est.mean() - theo) <= 4 * est.std(ddof=1) / math.sqrt(reps)
+    if K == 2:  # exact 1-D Gauss-Hermite reference
+        zz, ww = np.polynomial.hermite_e.hermegauss(200)
+        ww = ww / math.sqrt(2 * math.pi)
+        ref = (ww * expit(b * mu + b * math.sqrt(2) * zz)).sum()
+        assert theory.heldout_accuracy0(K, mu, b) == pytest.approx(ref, abs=1e-9)
+    h = 1e-4
+    fd = (theory.heldout_accuracy0(K, mu, b + h) - theory.heldout_accuracy0(K, mu, b - h)) / (2 * h)
+    assert theory.heldout_gradient_b(K, mu, b) == pytest.approx(fd, abs=1e-7)
+    assert theory.mixed_mass_heldout(K, mu, b) == pytest.approx(
+        2 * theory.heldout_gradient_b(K, mu, b) ** 2
+    )
+
+
+@pytest.mark.parametrize("alpha, kappa, gap", [(0.3, 2.0, 1.5), (0.8, 1.0, -0.7), (0.6, 3.0, 2.5)])
+def test_T1_away_from_theta0_monte_carlo(alpha, kappa, gap):
+    """K = 2 tabular prompt at theta != theta0 (theta_t = (gap, 0)): one step's E[d pi_0]
+    equals eta beta (a_pair - sigmoid(h)) M(pi_theta), h = beta s gap."""
+    rng = np.random.default_rng(17)
+    s, beta, eta, c, reps = 1.2, 0.8, 0.1, 0.2, 200_000
+    pi0 = expit(c + s * gap)
+    pi = np.array([pi0, 1 - pi0])
+    v = _verdicts(rng, (reps, 2), alpha)
+    w, lo = _draw_pairs(rng, np.broadcast_to(pi, (reps, 2)), v, kappa, 2)
+    h_right = beta * s * gap  # margin of the right-oriented pair (0 beats 1)
+    h = np.where(w == 0, h_right, -h_right)
+    sig = expit(-h)
+    # d pi_0 along theta_t += eta beta sigma(-h) s (e_w - e_l), first order
+    d = eta * beta * sig * s * s * pi0 * ((w == 0) * 1.0 - (lo == 0) - pi[w] + pi[lo])
+    d = np.where(w == lo, 0.0, d)
+    theo = theory.drift_rate_at_margin(
+        alpha, kappa, h_right, eta=eta, beta=beta, M=theory.mixed_mass_tabular(pi, s)
+    )
+    se = d.std(ddof=1) / math.sqrt(reps)
+    assert abs(d.mean() - theo) <= 4 * se
+    assert abs(theo) > 6 * se
+
+
+def test_T3_heterogeneous_uniform_drift_is_mixture_of_types():
+    """T3 example under uniform replay: first-round held-out drift has the sign of E[2p - 1]."""
+    st_ = dict(d_s=8, K=4, mu=2.0, s=4.0, b=0.45)
+    k_right = ndtri(0.6) / math.sqrt(2)  # alpha = 1, a_pair = 0.6
+    k_wrong = ndtri(0.95) / math.sqrt(2)  # alpha = 0, a_pair = 0.05
+    d = theory.heterogeneous_heldout_drift(
+        [1.0, 0.0], [k_right, k_wrong], st_, weights=[0.85, 0.15]
+    )
+    g2 = theory.mixed_mass_heldout(4, 2.0, 0.45) / 2
+    assert d == pytest.approx(g2 * (0.85 * 0.2 + 0.15 * (2 * 0.05 - 1)), rel=1e-9)
+    assert d > 0

@@ -135,3 +135,31 @@ def test_predict_at_threshold_and_rank_null():
     assert out["side"] == "at" and out["drift_sign"] == 0
     assert out["gate_amplification"] is None
     assert theory.predict(0.7, 1.0, n=4, gate="uniform")["side"] == "above"
+
+
+_STUDENT = dict(d_s=2, K=3, mu=1.0, s=1.0, b=0.5)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: theory.damage_rate(2.0, 1.0), "alpha"),
+        (lambda: theory.gated_pair_accuracy(0.3, -1.0), "kappa"),
+        (lambda: theory.drift_rate(0.3, 1.0, eta=-1.0), "eta"),
+        (lambda: theory.drift_rate(0.3, 1.0, gate="nope"), "gate"),
+        (lambda: theory.pair_outcome_probs(0.3, 1.0, n=0), "n"),
+        (lambda: theory.compute_cap(0.0), "epsilon"),
+        (lambda: theory.effective_replay_size([-1.0, 2.0]), "w"),
+        (lambda: theory.mismatch_signs([1.5], [1.0]), "p"),
+        (lambda: theory.mismatch_horizon(1.0, eta=0.1), "p"),
+        (lambda: theory.first_round_heldout_drift(2.0, 1.0, _STUDENT), "alpha"),
+        (lambda: theory.first_round_heldout_drift(0.3, 1.0, {**_STUDENT, "K": 1}), "K"),
+        (lambda: theory.first_round_train_drift(0.3, 1.0, _STUDENT), "N"),
+        (lambda: theory.predict(0.3, 1.0, n=3, p_correct=1.0), "p_correct"),
+        (lambda: theory.best_worst_class_probs([0.5, 0.6], [0.0, 1.0], 3), "sum to 1"),
+        (lambda: theory.inverts(0.3, 1.0, 1.2, 1.0), "alpha2"),
+    ],
+)
+def test_invalid_arguments_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

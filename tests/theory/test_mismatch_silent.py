@@ -159,3 +159,14 @@ def test_T4_fresh_loss_monte_carlo_one_round(alpha):
     mom = theory.pair_direction_moments(np.array([pi0, 1 - pi0]), p, s=s, beta=beta)
     e2 = (alpha**2 + (1 - alpha) ** 2) * (2 * p - 1) ** 2
     assert theo == pytest.approx(-eta * mom["mean_sq"] / (2 * p - 1) ** 2 * e2 / N)
+
+
+def test_T4_fresh_loss_rate_symbolic_and_symmetric():
+    derived, closed, alpha = theory.fresh_loss_rate_expr()
+    assert sp.simplify(derived - closed) == 0
+    assert sp.simplify(closed - closed.subs(alpha, 1 - alpha)) == 0
+    syms = {s.name: s for s in closed.free_symbols}
+    f = sp.lambdify([syms[k] for k in ("alpha", "pi0", "Phi", "beta", "s")], closed)
+    for a, k, p0 in ((0.2, 1.0, 0.3), (0.9, 0.4, 0.7)):
+        val = f(a, p0, ndtr(math.sqrt(2) * k), 0.8, 1.3)
+        assert theory.fresh_loss_rate_tabular(a, k, p0, s=1.3, beta=0.8) == pytest.approx(val)

@@ -185,6 +185,10 @@ def test_L0_invalid_arguments(kwargs, name):
 def test_L0_jax_matches_numpy():
     a = np.linspace(0, 1, 7)
     k = np.linspace(0, 4, 7)
-    np.testing.assert_allclose(
-        np.asarray(theory.jax_pair_accuracy(a, k)), theory.pair_accuracy(a, k), atol=1e-6
-    )
+    import jax
+
+    f = jax.jit(jax.vmap(theory.jax_pair_accuracy))
+    np.testing.assert_allclose(np.asarray(f(a, k)), theory.pair_accuracy(a, k), atol=1e-6)
+    # d a_pair / d alpha = erf(kappa), traced through JAX
+    g = jax.grad(theory.jax_pair_accuracy)(0.3, 1.0)
+    assert float(g) == pytest.approx(math.erf(1.0), abs=1e-6)

@@ -222,3 +222,76 @@ def test_T2_reward_progress_monte_carlo(verdicts):
 def test_T3_reward_gate_mismatch_example():
     out = theory.mismatch_signs([0.6, 0.05], [0.85, 0.15], weights="reward")
     assert out["mismatch"] and out["gated_sign"] == -1
+
+
+def test_T2_self_cross_terms_of_model_student():
+    """Terms of the self/cross ratio for model.md's student, against a direct pair simulation
+    (second moment) and against T1's first-round D (cross-term = ||E G^s||^2 along u)."""
+    st_ = dict(d_s=4, K=3, mu=1.5, s=2.0, b=0.6, N=64)
+    alpha, kappa, beta = 0.3, 2.0, 1.0
+    terms = theory.self_cross_ratio_model(alpha, kappa, st_, beta=beta, n_samples=1 << 14)
+    rng = np.random.default_rng(14)
+    reps, K, d = 60_000, st_["K"], st_["d_s"]
+    phi = rng.standard_normal((reps, K, d))
+    phi[:, 0, 0] += st_["mu"]
+    z = st_["b"] * phi[..., 0]
+    pi = np.exp(z - z.max(1, keepdims=True))
+    pi /= pi.sum(1, keepdims=True)
+    U = rng.random((reps, K))
+    v = np.where(np.arange(K) == 0, U < alpha, U >= alpha).astype(float)
+    cand = np.minimum((rng.random((reps, 2))[..., None] > np.cumsum(pi, 1)[:, None]).sum(-1), K - 1)
+    score = kappa * (2 * np.take_along_axis(v, cand, 1) - 1) + rng.standard_normal((reps, 2))
+    w = cand[np.arange(reps), score.argmax(1)]
+    lo = cand[np.arange(reps), score.argmin(1)]
+    dphi = phi[np.arange(reps), w] - phi[np.arange(reps), lo]
+    g2 = (beta / 2) ** 2 * ((dphi**2).sum(1) + 2 * st_["s"] ** 2 * (w != lo))
+    se = math.hypot(g2.std(ddof=1) / math.sqrt(reps), terms["second_moment_se"])
+    assert abs(g2.mean() - terms["second_moment"]) <= 4 * se
+    est = theory.first_round_drift_estimate(alpha, kappa, st_, beta=beta)
+    D, D_se = est["D"], est["D_se"]
+    se = math.hypot(terms["shared_dot_se"], 2 * (beta / 2) ** 2 * abs(D) * D_se)
+    assert abs(terms["shared_dot"] - (beta / 2 * D) ** 2) <= 4 * se
+    assert terms["shared_dot"] > 8 * se
+    assert terms["ratio_trained"] > terms["ratio_mean"]
+    # at alpha = 1/2 there is no consensus: the cross-term vanishes (to Monte Carlo error)
+    half = theory.self_cross_ratio_model(0.5, kappa, st_, beta=beta, n_samples=1 << 14)
+    assert abs(half["shared_dot"]) <= 4 * half["shared_dot_se"]
+
+
+@given(st.floats(0.01, 0.99))
+def test_T2_loss_progress_factor_blind_at_theta0_favours_undecided_at_fixed_point(p):
+    assert theory.loss_progress_factor(p, 0.0) == pytest.approx(0.25)
+    h_star = theory.dpo_fixed_point(p)
+    assert theory.loss_progress_factor(p, h_star) == pytest.approx(p * (1 - p))
+    assert theory.loss_progress_factor(p, h_star) <= theory.loss_progress_factor(0.5, 0.0) + 1e-15
+
+
+def test_T2b_random_walk_sd_monte_carlo():
+    rng = np.random.default_rng(16)
+    w = np.array([0.4, 0.4, 0.1, 0.1])
+    var_proj, eta, rounds, reps = 1.7, 0.2, 25, 20_000
+    steps = eta * (rng.standard_normal((reps, rounds, 4)) * math.sqrt(var_proj) * w).sum(-1)
+    total = steps.sum(1)
+    sd = theory.random_walk_sd(eta, var_proj, theory.effective_replay_size(w), rounds)
+    se_var = total.var() * math.sqrt(2 / reps)
+    assert abs(total.var() - sd**2) <= 4 * se_var
+
+
+@pytest.mark.parametrize("c", [0.0, 0.05, -0.002])
+def test_T2b_proportional_gate_mean_map_jacobian(c):
+    """Eigenvalues of the proportional gate's mean map, by finite differences of the map."""
+    lam, eta, g2, N = 0.3, 0.1, 1.2, 6
+
+    def F(S):
+        P = S / S.sum()
+        return (1 - lam) * S + lam * eta * (P * (g2 - c) + c)
+
+    S_star = np.full(N, eta * ((g2 - c) / N + c))
+    np.testing.assert_allclose(F(S_star), S_star, rtol=1e-12)
+    h = 1e-7
+    J = np.stack([(F(S_star + h * e) - F(S_star - h * e)) / (2 * h) for e in np.eye(N)], 1)
+    eig = np.sort(np.linalg.eigvals(J).real)
+    out = theory.proportional_gate_stability(lam, g2, c, N)
+    expected = np.sort([out["eigen_total"]] + [out["eigen_imbalance"]] * (N - 1))
+    np.testing.assert_allclose(eig, expected, atol=1e-6)
+    assert out["regime"] == {0.0: "neutral", 0.05: "stable", -0.002: "unstable"}[c]

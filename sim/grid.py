@@ -1,4 +1,4 @@
-"""Batched runs: vmap over seeds and over (alpha, kappa) grids, chunked and device-sharded.
+"""Batched runs (``sim.sweep``, ``sim.run_seeds``): vmap over seeds and (alpha, kappa) grids, chunked, sharded.
 
 Random numbers depend on the seed only (features, frozen-verdict uniforms, sampling uniforms,
 score noise, batch draws), so every grid point of a sweep sees the same random numbers: common

@@ -1,0 +1,203 @@
+"""``selfdpo simulate``, ``selfdpo sweep`` and ``selfdpo bench`` (no jax import at module level)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+from theory.util import UsageError
+
+GATES = ("uniform", "threshold", "rank", "proportional", "margin")
+STUDENT_NAMES = ("default", "second")
+
+
+def _add_common(p: argparse.ArgumentParser, seeds: int) -> None:
+    p.add_argument("--gate", default="rank", help=f"replay gate: {', '.join(GATES)}")
+    p.add_argument("--progress", default="loss", help="progress signal: loss or reward")
+    p.add_argument("--rounds", type=int, default=200, help="training rounds R (default 200)")
+    p.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds (default {seeds})")
+    p.add_argument("--seed0", type=int, default=0, help="first seed (seeds are seed0, seed0+1..)")
+    p.add_argument("--student", default="default", help="student: default or second")
+    p.add_argument("--n", type=int, default=2, help="samples per prompt per round (>= 2)")
+
+
+def register(subparsers: Any) -> None:
+    """Add the sim subcommands to the ``selfdpo`` parser."""
+    p = subparsers.add_parser("simulate", help="simulate one (alpha, kappa) configuration")
+    p.add_argument("--alpha", type=float, required=True, help="verifier rubric accuracy [0, 1]")
+    p.add_argument("--kappa", type=float, required=True, help="verifier confidence >= 0")
+    _add_common(p, seeds=8)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=simulate_command)
+
+    p = subparsers.add_parser("sweep", help="simulate an (alpha, kappa) grid to a results file")
+    p.add_argument("--alphas", required=True, help="grid a0:a1:num (inclusive) or a,b,c")
+    p.add_argument("--kappas", required=True, help="grid k0:k1:num (inclusive) or a,b,c")
+    _add_common(p, seeds=8)
+    p.add_argument("--out", required=True, help="results file (.nc), written atomically")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=sweep_command)
+
+    p = subparsers.add_parser("bench", help="time the JAX simulator against the numpy reference")
+    p.add_argument("--configs", type=int, default=256, help="(alpha, kappa) configurations")
+    p.add_argument("--seeds", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=200)
+    p.add_argument("--prompts", type=int, default=512, help="train prompts N")
+    p.add_argument("--gate", default="rank")
+    p.add_argument("--reference-runs", type=int, default=4,
+                   help="runs of sim.reference actually timed (scaled linearly to the sweep)")
+    p.add_argument("--phase-diagram", action="store_true",
+                   help="also time a 64 x 64 (alpha, kappa) x 8-seed sweep of the default config")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=bench_command)
+
+
+def _check_common(args: argparse.Namespace) -> None:
+    if args.gate not in GATES:
+        raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
+    if args.progress not in ("loss", "reward"):
+        raise UsageError(f"--progress must be loss or reward, got {args.progress!r}")
+    if args.student not in STUDENT_NAMES:
+        raise UsageError(f"--student must be default or second, got {args.student!r}")
+    if args.n < 2:
+        raise UsageError(f"--n must be an integer >= 2, got {args.n}")
+    if args.rounds < 1:
+        raise UsageError(f"--rounds must be an integer >= 1, got {args.rounds}")
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be an integer >= 1, got {args.seeds}")
+    if args.seed0 < 0:
+        raise UsageError(f"--seed0 must be an integer >= 0, got {args.seed0}")
+
+
+def _clean(x: Any) -> Any:
+    """Lists of floats with NaN -> None (strict JSON)."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 0:
+        return None if not math.isfinite(arr) else float(arr)
+    return [None if not math.isfinite(v) else float(v) for v in arr.tolist()]
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    _check_common(args)
+    if not 0.0 <= args.alpha <= 1.0:
+        raise UsageError(f"--alpha must be in [0, 1], got {args.alpha:g}")
+    if not args.kappa >= 0.0:
+        raise UsageError(f"--kappa must be in [0, inf], got {args.kappa:g}")
+    import sim
+
+    cfg = sim.make_config(args.alpha, args.kappa, gate=args.gate, progress=args.progress,
+                          student=args.student, rounds=args.rounds, n=args.n)
+    seeds = np.arange(args.seed0, args.seed0 + args.seeds)
+    traj = sim.run_seeds(cfg, seeds)
+    S = len(seeds)
+    d = sim.delta_heldout(traj)
+    md = sim.min_delta_heldout(traj)
+    se = lambda x: float(np.std(x, ddof=1) / math.sqrt(S)) if S > 1 else None
+    out = {
+        "alpha": args.alpha,
+        "kappa": args.kappa,
+        "gate": args.gate,
+        "progress": args.progress,
+        "student": args.student,
+        "n": args.n,
+        "rounds": args.rounds,
+        "seeds": seeds.tolist(),
+        "train_acc": _clean(traj.train_acc.mean(0)),
+        "heldout_acc": _clean(traj.heldout_acc.mean(0)),
+        "loss": _clean(_nanmean0(traj.loss_trained)),
+        "loss_fresh": _clean(_nanmean0(traj.loss_fresh)),
+        "frac_right": _clean(traj.frac_right.mean(0)),
+        "frac_wrong": _clean(traj.frac_wrong.mean(0)),
+        "n_eff": _clean(traj.n_eff.mean(0)),
+        "delta_heldout": float(d.mean()),
+        "delta_heldout_se": se(d),
+        "min_delta_heldout": float(md.mean()),
+        "min_delta_heldout_se": se(md),
+        "early_delta_heldout": float(sim.early_delta(traj).mean()),
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(out) + "\n")
+        return 0
+    R = args.rounds
+    print(f"selfdpo simulate: alpha={args.alpha:g} kappa={args.kappa:g} gate={args.gate} "
+          f"progress={args.progress} student={args.student} n={args.n} "
+          f"seeds={seeds[0]}..{seeds[-1]} ({S})")
+    print(f"{'round':>6} {'train_acc':>10} {'heldout_acc':>12} {'loss':>8}")
+    for t in sorted({0, R // 4, R // 2, 3 * R // 4, R}):
+        loss = out["loss"][t - 1] if t > 0 else None
+        loss_s = "" if loss is None else f"{loss:8.4f}"
+        print(f"{t:6d} {out['train_acc'][t]:10.4f} {out['heldout_acc'][t]:12.4f} {loss_s:>8}")
+    sd = out["delta_heldout_se"]
+    print(f"delta_heldout = {out['delta_heldout']:+.4f}" + (f" (SE {sd:.4f})" if sd else ""))
+    print(f"min_delta_heldout = {out['min_delta_heldout']:+.4f}")
+    return 0
+
+
+def _nanmean0(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    ok = np.isfinite(x)
+    count = ok.sum(0)
+    total = np.where(ok, x, 0.0).sum(0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def parse_grid(name: str, text: str) -> np.ndarray:
+    """'a0:a1:num' (inclusive linspace) or 'a,b,c' -> array; UsageError naming ``name``."""
+    try:
+        if ":" in text:
+            a0, a1, num = text.split(":")
+            num_i = int(num)
+            if num_i < 1:
+                raise ValueError
+            return np.linspace(float(a0), float(a1), num_i)
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise UsageError(f"{name} must be a0:a1:num or a comma list of numbers, got {text!r}")
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    _check_common(args)
+    alphas = parse_grid("--alphas", args.alphas)
+    kappas = parse_grid("--kappas", args.kappas)
+    if np.any((alphas < 0) | (alphas > 1)):
+        raise UsageError("--alphas must lie in [0, 1]")
+    if np.any(kappas < 0):
+        raise UsageError("--kappas must be >= 0")
+    from tqdm import tqdm
+
+    from sim.io import save_sweep
+
+    seeds = np.arange(args.seed0, args.seed0 + args.seeds)
+    total = alphas.size * kappas.size
+    disable = args.quiet or not sys.stderr.isatty()
+    with tqdm(total=total, unit="config", desc="sweep", disable=disable, file=sys.stderr) as bar:
+        path = save_sweep(args.out, alphas, kappas, seeds=seeds, gate=args.gate,
+                          student=args.student, rounds=args.rounds, progress=args.progress,
+                          progress_bar=bar.update, n=args.n)
+    print(f"wrote {path} ({alphas.size} alphas x {kappas.size} kappas x {seeds.size} seeds "
+          f"[{seeds[0]}..{seeds[-1]}], {args.rounds} rounds, gate={args.gate})")
+    return 0
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    for name in ("configs", "seeds", "rounds", "prompts", "reference_runs"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be an integer >= 1")
+    if args.gate not in GATES:
+        raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
+    from sim.bench import bench
+
+    result = bench(configs=args.configs, seeds=args.seeds, rounds=args.rounds,
+                   prompts=args.prompts, gate=args.gate, reference_runs=args.reference_runs,
+                   phase_diagram=args.phase_diagram)
+    if args.json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        for line in result["summary"]:
+            print(line)
+    return 0

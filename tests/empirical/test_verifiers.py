@@ -1,0 +1,81 @@
+"""Synthetic V(alpha, kappa) (THEORY.md): frozen verdicts, rubric accuracy alpha and score
+signal kappa within standard errors; spec parsing; the rubric oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from empirical.data import Question, synthetic_task
+from empirical.verifiers import (
+    OracleVerifier,
+    SyntheticVerifier,
+    make_verifier,
+    parse_verifier_spec,
+)
+
+
+def test_verdicts_frozen_scores_fresh():
+    q = synthetic_task(1, 0)[0]
+    v = SyntheticVerifier(0.3, 1.5, seed=4)
+    rng = np.random.default_rng(0)
+    verdicts = [[v.verdict(q, a) for a in "ABCD"] for _ in range(3)]
+    assert verdicts[0] == verdicts[1] == verdicts[2]
+    s1, s2 = v.score(q, list("ABCD"), rng), v.score(q, list("ABCD"), rng)
+    assert not np.allclose(s1, s2)  # noise is fresh per call
+    # common random numbers: the same U for every alpha, so verdicts are monotone in alpha
+    for a_lo, a_hi in [(0.2, 0.6), (0.6, 0.95)]:
+        lo, hi = SyntheticVerifier(a_lo, 1, seed=4), SyntheticVerifier(a_hi, 1, seed=4)
+        for a in "ABCD":
+            right_lo = lo.verdict(q, a) == int(a == q.answer)
+            right_hi = hi.verdict(q, a) == int(a == q.answer)
+            assert right_hi or not right_lo
+
+
+@pytest.mark.parametrize("alpha, kappa", [(0.9, 2.0), (0.2, 1.0), (0.5, 0.3)])
+def test_alpha_and_kappa_statistics_within_se(alpha, kappa):
+    qs = [Question(f"q{i}", "p", [], "A", "letter", ["a", "b", "c", "d"]) for i in range(1500)]
+    v = SyntheticVerifier(alpha, kappa, seed=11)
+    rng = np.random.default_rng(1)
+    agree, s_v1, s_v0 = [], [], []
+    for q in qs:
+        ans = list("ABCD")
+        ver = np.array([v.verdict(q, a) for a in ans])
+        c = np.array([a == q.answer for a in ans], int)
+        agree.extend(ver == c)
+        s = v.score(q, ans, rng)
+        s_v1.extend(s[ver == 1])
+        s_v0.extend(s[ver == 0])
+    agree = np.array(agree, float)
+    se = np.sqrt(alpha * (1 - alpha) / agree.size)
+    assert abs(agree.mean() - alpha) <= 4 * se
+    s_v1, s_v0 = np.array(s_v1), np.array(s_v0)
+    se_gap = np.sqrt(s_v1.var() / s_v1.size + s_v0.var() / s_v0.size)
+    assert abs((s_v1.mean() - s_v0.mean()) - 2 * kappa) <= 4 * se_gap
+    # noise around the verdict's mean is N(0, 1): its variance within 4 SE of 1
+    resid = np.concatenate([s_v1 - kappa, s_v0 + kappa])
+    assert abs(resid.var() - 1.0) <= 4 * np.sqrt(2.0 / resid.size)
+
+
+def test_oracle_is_the_rubric():
+    q = synthetic_task(1, 0)[0]
+    s = OracleVerifier().score(q, list("ABCD"), np.random.default_rng(0))
+    assert "ABCD"[int(np.argmax(s))] == q.answer
+
+
+@pytest.mark.parametrize(
+    "spec, msg",
+    [("synthetic:1.2:1", "alpha must be in"), ("synthetic:-0.1:1", "alpha must be in"),
+     ("synthetic:0.5:-1", "kappa must be in"), ("synthetic:0.5", "synthetic:ALPHA:KAPPA"),
+     ("synthetic:a:b", "needs numbers"), ("judge:", "needs a path"), ("gpt", "must be")],
+)
+def test_bad_specs(spec, msg):
+    with pytest.raises(ValueError, match=msg):
+        parse_verifier_spec(spec)
+
+
+def test_good_specs():
+    assert parse_verifier_spec("synthetic:0.25:3") == ("synthetic", {"alpha": 0.25, "kappa": 3.0})
+    assert parse_verifier_spec("oracle") == ("oracle", {})
+    assert parse_verifier_spec("judge:/x/y") == ("judge", {"path": "/x/y"})
+    assert isinstance(make_verifier("oracle"), OracleVerifier)

@@ -1,0 +1,113 @@
+"""End to end: ``selfdpo reproduce --quick`` once into a temporary folder (slow).
+
+Checks what a reader needs: every figure (PNG and PDF), a claims report with every claim id and
+its theory/simulation/holds fields, a paper whose includes all resolve to produced files, and a
+second run that reuses every cached sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from figures import FIGURES
+from sim.claims import CLAIM_IDS
+
+pytestmark = pytest.mark.slow
+
+
+def _reproduce(out: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "theory.cli", "reproduce", "--quick", "--quiet", "--out", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    t0 = time.time()
+    first = _reproduce(out)
+    t1 = time.time()
+    second = _reproduce(out)
+    t2 = time.time()
+    return {"out": out, "first": first, "second": second, "t_first": t1 - t0, "t_second": t2 - t1}
+
+
+def test_exit_status_names_failing_claims(run):
+    first = run["first"]
+    assert first.returncode in (0, 1), first.stderr[-2000:]
+    claims = json.loads((run["out"] / "claims.json").read_text())
+    failing = [c["id"] for c in claims if not c["holds"]]
+    assert (first.returncode == 1) == bool(failing)
+    for cid in failing:
+        assert cid in first.stderr
+    assert "claims holding" in first.stdout
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_figure_is_produced(run, name):
+    for ext in ("png", "pdf"):
+        path = run["out"] / "figures" / f"{name}.{ext}"
+        assert path.is_file() and path.stat().st_size > 1000, run["first"].stderr[-2000:]
+
+
+def test_claims_report_has_every_claim_with_its_fields(run):
+    rows = {r["id"]: r for r in json.loads((run["out"] / "claims.json").read_text())}
+    assert set(CLAIM_IDS) <= set(rows)
+    for cid in CLAIM_IDS:
+        r = rows[cid]
+        for key in (
+            "statement",
+            "theory",
+            "theory_text",
+            "sim",
+            "sim_ci",
+            "holds",
+            "decision",
+            "seeds",
+            "config_hash",
+        ):
+            assert key in r, (cid, key)
+        assert isinstance(r["holds"], bool)
+    md = (run["out"] / "claims.md").read_text()
+    for cid in CLAIM_IDS:
+        assert f"| {cid} |" in md
+
+
+def test_paper_includes_resolve_to_produced_files(run):
+    paper = run["out"] / "paper"
+    tex = (paper / "main.tex").read_text()
+    tex = "\n".join(line.split("%")[0] for line in tex.splitlines())  # drop comments
+    graphics = re.findall(r"\\includegraphics(?:\[[^\]]*\])?\{([^}]+)\}", tex)
+    inputs = re.findall(r"\\input\{([^}]+)\}", tex)
+    gpath = re.findall(r"\\graphicspath\{\{([^}]+)\}\}", tex)
+    assert graphics and inputs and gpath == ["figures/"]
+    for g in graphics:
+        assert (paper / gpath[0] / g).is_file(), g
+    for i in inputs:
+        name = i if i.endswith(".tex") else f"{i}.tex"
+        assert (paper / name).is_file(), i
+    # every claim macro the text uses is defined by the generated macros
+    defined = set(
+        re.findall(
+            r"\\newcommand\{\\(\w+)\}", (paper / "generated" / "claims_macros.tex").read_text()
+        )
+    )
+    used = set(re.findall(r"\\(claim\w+)", tex)) | set(re.findall(r"\\(claims\w+)", tex))
+    assert used and used <= defined, used - defined
+
+
+def test_second_run_reuses_every_sweep(run):
+    second = run["second"]
+    assert second.returncode == run["first"].returncode, second.stderr[-2000:]
+    manifest = json.loads((run["out"] / "manifest.json").read_text())
+    ran = [k for k, m in manifest.items() if m.get("file")]
+    assert ran and all(manifest[k]["reused"] for k in ran)
+    assert "reused from cache" in second.stdout
+    # a warm cache only redraws figures and re-decides claims
+    assert run["t_second"] < max(60.0, 0.5 * run["t_first"])
