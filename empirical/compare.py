@@ -81,8 +81,11 @@ def compare_run(
     per0 = log[0].get("heldout_p_correct_per_question")
     per1 = log[-1].get("heldout_p_correct_per_question")
     # SE of the held-out change over questions (paired): the held-out sampling noise
-    se = (float(np.std(np.subtract(per1, per0), ddof=1) / np.sqrt(len(per0)))
-          if per0 and per1 and len(per0) > 1 else None)
+    se = (
+        float(np.std(np.subtract(per1, per0), ddof=1) / np.sqrt(len(per0)))
+        if per0 and per1 and len(per0) > 1
+        else None
+    )
     a_pair, sign_est, sign_firm = predict_sign(
         fit.alpha, fit.kappa, fit.alpha_ci, fit.kappa_ci, n=n, p_correct=start
     )

@@ -147,8 +147,9 @@ def format_choices(question: str, choices: Sequence[str]) -> str:
 # ----------------------------------------------------------------------------- synthetic task
 
 
-def synthetic_image(answer: str, distractors: Sequence[str], rng: np.random.Generator,
-                    size: int = 56):
+def synthetic_image(
+    answer: str, distractors: Sequence[str], rng: np.random.Generator, size: int = 56
+):
     """A noisy grey image with a big square of ``answer``'s colour (a quarter of the image) and
     one small square (1/49 of it) per distractor colour: ``answer`` covers the most area."""
     from PIL import Image

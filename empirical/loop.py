@@ -258,8 +258,14 @@ def run_loop(
         t0 = 0
         S, last_visit, reward_at_visit = np.zeros(N), np.zeros(N), np.full(N, np.nan)
         ev = evaluate(student, heldout, held_prompts, cfg)
-        log = [{"round": 0, "heldout_acc": ev["acc"], "heldout_p_correct": ev.get("p_correct"),
-                "heldout_p_correct_per_question": ev.get("p_correct_per_question")}]
+        log = [
+            {
+                "round": 0,
+                "heldout_acc": ev["acc"],
+                "heldout_p_correct": ev.get("p_correct"),
+                "heldout_p_correct_per_question": ev.get("p_correct_per_question"),
+            }
+        ]
     atomic_write_text(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
     bar = None
     if not quiet:

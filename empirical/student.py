@@ -305,6 +305,13 @@ def sample_answers(
         gen_kw.update(
             do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=n
         )
+    # a completion never contains vision placeholders (they would need image features)
+    vision = [
+        student.tokenizer.convert_tokens_to_ids(t)
+        for t in ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
+    ]
+    unk = student.tokenizer.unk_token_id
+    gen_kw["suppress_tokens"] = sorted({int(i) for i in vision if i is not None and i != unk})
     per = 1 if greedy else n
     with torch.no_grad():
         for start in range(0, len(prompts), batch_size):

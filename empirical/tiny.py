@@ -139,18 +139,22 @@ def supervised_warmup(
     train: list,
     dev: list,
     *,
-    steps: int = 150,
-    label_accuracy: float = 0.4,
+    learn_to: float = 0.85,
+    soften_to: float = 0.6,
+    label_accuracy: float = 0.3,
+    max_steps: int = 400,
     lr: float = 1e-2,
     batch: int = 32,
     seed: int = 0,
 ) -> dict:
-    """Cross-entropy on noisy letters: a middling student that already sees the colours.
+    """Two supervised phases that leave a middling student which already sees the colours.
 
-    Each step each label is the true letter with probability ``label_accuracy`` and a uniform
-    random letter otherwise (drawn afresh), so the student's target is calibrated at
-    p_correct = q + (1 - q) / 4 (0.55 for q = 0.4) while its vision features learn the task: a
-    start from which DPO can move held-out accuracy either way.
+    Phase 1 (learn): cross-entropy on the true letters until dev p_correct >= ``learn_to``, so
+    the vision features exist. Phase 2 (soften): labels that are true with probability
+    ``label_accuracy`` and uniform otherwise (drawn afresh each step) until dev p_correct <=
+    ``soften_to``: the answer read-out becomes uncertain while the features stay, a start from
+    which DPO can move held-out accuracy either way. Dev p_correct is checked every 5 steps in
+    phase 1 and every step (at a tenth of the learning rate) in phase 2.
     """
     import torch
 
@@ -165,18 +169,43 @@ def supervised_warmup(
     comps = {a: choice_completion(student, a) for a in letters}
     params = [p for p in student.model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
-    student.model.train()
-    for _ in range(steps):
+    ecfg = LoopConfig(choice_probs=True, greedy_eval=False, gen_batch=64)
+
+    def dev_acc() -> float:
+        return evaluate(student, dev, dev_prompts, ecfg)["p_correct"]
+
+    def step(q: float) -> None:
+        student.model.train()
         idx = rng.choice(len(train), size=batch, replace=False)
-        noisy = rng.random(batch) >= label_accuracy
+        noisy = rng.random(batch) >= q
         guess = rng.integers(len(letters), size=batch)
         ans = [letters[g] if nz else train[i].answer for i, nz, g in zip(idx, noisy, guess)]
         lp = completion_logprobs(student, [prompts[i] for i in idx], [comps[a] for a in ans])
         opt.zero_grad()
         (-lp.mean()).backward()
         opt.step()
-    ecfg = LoopConfig(choice_probs=True, greedy_eval=False, gen_batch=64)
-    return {"steps": steps, "dev_p_correct": evaluate(student, dev, dev_prompts, ecfg)["p_correct"]}
+
+    steps = [0, 0]
+    acc = dev_acc()
+    learned = acc
+    while acc < learn_to and steps[0] < max_steps:
+        for _ in range(5):
+            step(1.0)
+        steps[0] += 5
+        acc = learned = dev_acc()
+    for group in opt.param_groups:  # soften gently: small steps, checked after each one
+        group["lr"] = lr / 10
+    while acc > soften_to and steps[1] < max_steps:
+        step(label_accuracy)
+        steps[1] += 1
+        acc = dev_acc()
+    return {
+        "steps": sum(steps),
+        "learn_steps": steps[0],
+        "soften_steps": steps[1],
+        "dev_p_correct_learned": learned,
+        "dev_p_correct": acc,
+    }
 
 
 @dataclass(frozen=True)
@@ -188,8 +217,6 @@ class TinySettings:
     n_pool: int = 128
     n_heldout: int = 256
     n_calib: int = 200
-    sft_steps: int = 150
-    label_accuracy: float = 0.4
     rounds: int = 12
     n: int = 4
     batch: int = 64
@@ -219,9 +246,7 @@ def run_tiny(
     student = load_student(raw, device="cpu")
     sft = synthetic_task(s.n_sft, seed, split="sft")
     dev = synthetic_task(s.n_dev, seed, split="dev")
-    warm = supervised_warmup(
-        student, sft, dev, steps=s.sft_steps, label_accuracy=s.label_accuracy, seed=seed
-    )
+    warm = supervised_warmup(student, sft, dev, seed=seed)
     start = work / "tiny-start"
     student.model.save_pretrained(start)
     for f in raw.iterdir():
@@ -260,7 +285,7 @@ def run_tiny(
         "runs": runs,
         "start": {
             "sft_steps": warm["steps"],
-            "dev_p_correct": warm["dev_p_correct"],
+            **warm,
             "heldout_p_correct": runs[0]["heldout_start"] if runs else None,
         },
         "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},

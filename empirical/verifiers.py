@@ -111,7 +111,7 @@ class JudgeVerifier:
 
 
 def parse_verifier_spec(spec: str) -> tuple[str, dict]:
-    """``synthetic:ALPHA:KAPPA`` | ``judge:PATH`` | ``oracle`` -> (kind, params); ValueError if bad."""
+    """Parse ``synthetic:ALPHA:KAPPA``, ``judge:PATH`` or ``oracle`` into (kind, params)."""
     if spec == "oracle":
         return "oracle", {}
     if spec.startswith("judge:"):

@@ -41,9 +41,10 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     )
     cb = fig.colorbar(mesh, ax=ax)
     cb.set_label("final Δ held-out accuracy (percentage points)")
-    if len(alpha) > 1 and len(kappa) > 1:
-        ax.contour(alpha, kappa, m.T, levels=[0.0], colors="black", linewidths=1.2)
-    ax.plot([], [], color="black", lw=1.2, label="simulation: zero contour (seed mean)")
+    pos = kappa > 0  # at kappa = 0 every change is noise around 0: no contour there
+    if len(alpha) > 1 and pos.sum() > 1:
+        ax.contour(alpha, kappa[pos], m[:, pos].T, levels=[0.0], colors="black", linewidths=1.2)
+    ax.plot([], [], color="black", lw=1.2, label="simulation: zero contour (seed mean, κ > 0)")
     undecided = (lo <= 0) & (hi >= 0)
     aa, kk = np.meshgrid(alpha, kappa, indexing="ij")
     ax.scatter(

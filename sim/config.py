@@ -94,7 +94,9 @@ def _check(name: str, value: Any, lo: float | None, hi: float | None = None) -> 
     if hi is not None:
         bad |= arr > hi
     if np.any(bad):
-        rng = f"[{'-inf' if lo is None else lo:g}, {'inf' if hi is None else hi:g}]"
+        lo_s = "-inf" if lo is None else f"{lo:g}"
+        hi_s = "inf" if hi is None else f"{hi:g}"
+        rng = f"[{lo_s}, {hi_s}]"
         raise ValueError(f"{name} must be in {rng}, got {arr[bad].flat[0]:g}")
 
 

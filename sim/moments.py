@@ -57,7 +57,9 @@ def progress_moments(
         E||G_x||^2 (N,), ``trace_cov`` tr Sigma_x (N,), ``self_term`` eta w_x ||mu_x||^2,
         ``cross_term`` eta sum_{y!=x} w_y <mu_x, mu_y>, ``predicted`` (their sum),
         ``measured`` mean progress (N,), ``measured_se`` (N,), ``measured_total`` and its
-        ``measured_total_se`` (sum over prompts, one value per draw), ``predicted_total``.
+        ``measured_total_se`` (sum over prompts, one value per draw), ``predicted_total``;
+        for T2b ``trace_cov_shared`` tr Sigma_x of the shared block and ``update_var`` (with
+        ``update_var_se``), the measured total variance of the shared update eta sum w_x G_x^s.
     """
     cfg1 = dataclasses.replace(config, rounds=1)
     const = loop.init_constants(cfg1, loop.draw_noise(cfg1, key if run_key is None else run_key))
@@ -86,6 +88,9 @@ def progress_moments(
 
     gs, gt, prog = jax.jit(jax.vmap(one))(jax.random.split(key, draws))
     gs, gt, prog = (np.asarray(x, dtype=np.float64) for x in (gs, gt, prog))
+    # T2b: the shared-block update eta sum_x w_x G_x^s, one per draw
+    upd = float(config.eta) * np.einsum("x,rxd->rd", np.asarray(w, np.float64), gs)
+    dev = ((upd - upd.mean(0)) ** 2).sum(-1)
     mu_s, mu_t = gs.mean(0), gt.mean(0)
     second = (gs**2).sum(-1).mean(0) + (gt**2).sum(-1).mean(0)
     mu_sq = (mu_s**2).sum(-1) + (mu_t**2).sum(-1)
@@ -97,7 +102,11 @@ def progress_moments(
     consensus = (wn[:, None] * mu_s).sum(0)
     cross = eta * (mu_s @ consensus - wn * (mu_s**2).sum(-1))
     total = prog.sum(1)
+    trace_cov_shared = (gs**2).sum(-1).mean(0) - (mu_s**2).sum(-1)
     return {
+        "trace_cov_shared": trace_cov_shared,
+        "update_var": dev.sum() / (draws - 1),
+        "update_var_se": dev.std(ddof=1) / np.sqrt(draws),
         "mu_shared": mu_s,
         "mu_tabular": mu_t,
         "second_moment": second,

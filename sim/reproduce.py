@@ -83,9 +83,18 @@ def _jsonable(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+RUNNERS_BEGIN = "# Turning trajectories into results files"
+RUNNERS_END = "# Cache and orchestration"
+
+
 def code_fingerprint(packages: Sequence[str] = ("sim", "theory")) -> str:
-    """Hash of the source files of ``packages`` that results depend on (runners included)."""
-    skip = {"claims.py", "cli.py", "commands.py"}  # reproduce.py holds the runners: kept
+    """Hash of the source that results depend on: ``packages`` and this module's runners.
+
+    Of this module only the section between the runner markers counts, so editing the plan's
+    documentation, the cache or the report does not invalidate results (changing a sweep's
+    parameters does, through its own hash).
+    """
+    skip = {"reproduce.py", "claims.py", "cli.py", "commands.py"}
     h = hashlib.sha256()
     for pkg in packages:
         root = REPO / pkg
@@ -94,6 +103,8 @@ def code_fingerprint(packages: Sequence[str] = ("sim", "theory")) -> str:
                 continue
             h.update(str(path.relative_to(REPO)).encode())
             h.update(path.read_bytes())
+    own = Path(__file__).read_text()
+    h.update(own[own.index("\n" + RUNNERS_BEGIN) : own.rindex("\n" + RUNNERS_END)].encode())
     return h.hexdigest()[:16]
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from theory.cli import main
 
 
@@ -20,34 +18,88 @@ def _bad(capsys, argv, msg):
 
 def test_bad_inputs(capsys, tmp_path, tiny_path):
     base = ["empirical", "run", "--task", "synthetic", "--rounds", "1", "--out", str(tmp_path)]
-    _bad(capsys, [*base, "--student", str(tmp_path / "none"), "--verifier", "oracle"],
-         "--student not found")
+    _bad(
+        capsys,
+        [*base, "--student", str(tmp_path / "none"), "--verifier", "oracle"],
+        "--student not found",
+    )
     ok = ["--student", str(tiny_path)]
     _bad(capsys, [*base, *ok, "--verifier", "synthetic:1.5:1"], "alpha must be in [0, 1]")
     _bad(capsys, [*base, *ok, "--verifier", "synthetic:0.5"], "synthetic:ALPHA:KAPPA")
     _bad(capsys, [*base, *ok, "--verifier", "judge:" + str(tmp_path / "j")], "judge checkpoint")
     _bad(capsys, [*base, *ok, "--verifier", "oracle", "--gate", "best"], "--gate must be")
     _bad(capsys, [*base, *ok, "--verifier", "oracle", "--n", "1"], "--n must be")
-    bad_task = ["empirical", "run", "--task", "mmmu", "--rounds", "1", "--out", str(tmp_path),
-                *ok, "--verifier", "oracle"]
+    bad_task = [
+        "empirical",
+        "run",
+        "--task",
+        "mmmu",
+        "--rounds",
+        "1",
+        "--out",
+        str(tmp_path),
+        *ok,
+        "--verifier",
+        "oracle",
+    ]
     _bad(capsys, [*bad_task, "--data", str(tmp_path / "nodata")], "--data not found")
     _bad(capsys, bad_task, "--data is required")
-    _bad(capsys, ["empirical", "run", "--task", "coco", *ok, "--verifier", "oracle",
-                  "--rounds", "1", "--out", str(tmp_path)], "--task must be one of")
+    _bad(
+        capsys,
+        [
+            "empirical",
+            "run",
+            "--task",
+            "coco",
+            *ok,
+            "--verifier",
+            "oracle",
+            "--rounds",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        "--task must be one of",
+    )
     _bad(capsys, ["empirical", "tiny", "--rounds", "0"], "--rounds must be")
 
 
 def test_run_on_tiny_student_and_resume(capsys, tmp_path, tiny_path):
-    argv = ["empirical", "run", "--student", str(tiny_path), "--task", "synthetic",
-            "--verifier", "synthetic:0.8:1", "--rounds", "2", "--out", str(tmp_path / "r"),
-            "--n", "2", "--batch", "4", "--limit", "8", "--max-new-tokens", "2",
-            "--device", "cpu", "--quiet", "--gate", "margin"]
-    assert main(argv) == 0
+    def argv(rounds):
+        return [
+            "empirical",
+            "run",
+            "--student",
+            str(tiny_path),
+            "--task",
+            "synthetic",
+            "--verifier",
+            "synthetic:0.8:1",
+            "--rounds",
+            str(rounds),
+            "--out",
+            str(tmp_path / "r"),
+            "--n",
+            "2",
+            "--batch",
+            "4",
+            "--limit",
+            "8",
+            "--max-new-tokens",
+            "2",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--gate",
+            "margin",
+        ]
+
+    assert main(argv(2)) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["rounds"] == 2
     log = [json.loads(x) for x in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
     assert [r["round"] for r in log] == [0, 1, 2]
-    assert main([*argv[:8], "3", *argv[9:]]) == 2  # another --rounds is another configuration
+    assert main(argv(3)) == 2  # another --rounds is another configuration
     assert "another configuration" in capsys.readouterr().err
 
 
@@ -55,7 +107,9 @@ def test_empirical_help_has_no_torch_import():
     import subprocess
     import sys
 
-    code = ("import sys; from theory.cli import build_parser; build_parser(); "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; from theory.cli import build_parser; build_parser(); "
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -13,8 +13,19 @@ from empirical.student import load_student
 from empirical.verifiers import SyntheticVerifier
 from theory.util import UsageError
 
-CFG = LoopConfig(rounds=3, n=3, gate="rank", batch=6, lr=1e-3, beta=0.5, max_new_tokens=2,
-                 gen_batch=8, train_batch=4, choice_probs=True, seed=3)
+CFG = LoopConfig(
+    rounds=3,
+    n=3,
+    gate="rank",
+    batch=6,
+    lr=1e-3,
+    beta=0.5,
+    max_new_tokens=2,
+    gen_batch=8,
+    train_batch=4,
+    choice_probs=True,
+    seed=3,
+)
 
 
 class Crash(RuntimeError):
@@ -27,8 +38,15 @@ def _strip(log):
 
 def _run(tiny_path, out, **kw):
     s = load_student(tiny_path, device="cpu")
-    return run_loop(s, synthetic_task(8, 0, split="pool"), synthetic_task(6, 0, split="held"),
-                    SyntheticVerifier(0.3, 2.0, seed=1), CFG, out, **kw)
+    return run_loop(
+        s,
+        synthetic_task(8, 0, split="pool"),
+        synthetic_task(6, 0, split="held"),
+        SyntheticVerifier(0.3, 2.0, seed=1),
+        CFG,
+        out,
+        **kw,
+    )
 
 
 def test_log_contents(tiny_path, tmp_path):
@@ -68,6 +86,40 @@ def test_resume_refuses_another_configuration(tiny_path, tmp_path):
     s = load_student(tiny_path, device="cpu")
     other = LoopConfig(**{**CFG.__dict__, "lr": 5e-3})
     with pytest.raises(UsageError, match="lr"):
-        run_loop(s, synthetic_task(8, 0, split="pool"), synthetic_task(6, 0, split="held"),
-                 SyntheticVerifier(0.3, 2.0, seed=1), other, tmp_path / "r")
+        run_loop(
+            s,
+            synthetic_task(8, 0, split="pool"),
+            synthetic_task(6, 0, split="held"),
+            SyntheticVerifier(0.3, 2.0, seed=1),
+            other,
+            tmp_path / "r",
+        )
     assert json.loads((tmp_path / "r" / "config.json").read_text())["lr"] == CFG.lr
+
+
+def test_resume_with_reward_progress_and_proportional_gate(tiny_path, tmp_path):
+    """The `reward` progress signal's state (score at last visit, NaN before any) survives a
+    checkpoint: resumed and uninterrupted runs give the same log."""
+    cfg = LoopConfig(**{**CFG.__dict__, "progress": "reward", "gate": "proportional"})
+
+    def run(out, **kw):
+        s = load_student(tiny_path, device="cpu")
+        return run_loop(
+            s,
+            synthetic_task(8, 0, split="pool"),
+            synthetic_task(6, 0, split="held"),
+            SyntheticVerifier(0.7, 1.0, seed=2),
+            cfg,
+            out,
+            **kw,
+        )
+
+    full = run(tmp_path / "full")
+
+    def fault(t, s):
+        if t == 3 and s == "sampled":
+            raise Crash
+
+    with pytest.raises(Crash):
+        run(tmp_path / "crash", fault=fault)
+    assert _strip(run(tmp_path / "crash")) == _strip(full)

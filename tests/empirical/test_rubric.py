@@ -25,8 +25,16 @@ from empirical.data import (
 
 @pytest.mark.parametrize(
     "resp, want",
-    [("B", "B"), ("(C)", "C"), ("D. a cat", "D"), ("The answer is A", "A"), ("answer: (b)", "B"),
-     ("A <|im_end|>", "A"), ("cat", None), ("", None)],
+    [
+        ("B", "B"),
+        ("(C)", "C"),
+        ("D. a cat", "D"),
+        ("The answer is A", "A"),
+        ("answer: (b)", "B"),
+        ("A <|im_end|>", "A"),
+        ("cat", None),
+        ("", None),
+    ],
 )
 def test_extract_letter(resp, want):
     assert extract_letter(resp, 4) == want
@@ -37,15 +45,21 @@ def test_letter_out_of_range_and_option_text():
     assert match_letter("B", "B", ["x", "y"])
     assert match_letter("(B)", "(B)", ["x", "y"])
     assert not match_letter("A", "B", ["x", "y"])
-    assert match_letter("Y", "B", ["x", "y"]) is False  # a letter that is not an option
+    assert match_letter("Z", "B", ["x", "y"]) is False  # a letter that is not an option
     assert match_letter("the y", "B", ["x", "y"])  # exact option text, normalised
 
 
 @pytest.mark.parametrize(
     "resp, ans, tol, ok",
-    [("3.5", "3.5", 1e-6, True), ("x = 3.49", "3.5", 0.05, True), ("3.4", "3.5", 0.05, False),
-     ("1,200 apples", "1200", 1e-6, True), ("no number", "2", 1.0, False),
-     ("-2", "2", 0.1, False), ("2e3", "2000", 1e-6, True)],
+    [
+        ("3.5", "3.5", 1e-6, True),
+        ("x = 3.49", "3.5", 0.05, True),
+        ("3.4", "3.5", 0.05, False),
+        ("1,200 apples", "1200", 1e-6, True),
+        ("no number", "2", 1.0, False),
+        ("-2", "2", 0.1, False),
+        ("2e3", "2000", 1e-6, True),
+    ],
 )
 def test_match_number(resp, ans, tol, ok):
     assert match_number(resp, ans, tol) is ok
@@ -99,23 +113,52 @@ def _png(path, rgb):
 def test_benchmark_loaders_from_local_jsonl(tmp_path):
     _png(tmp_path / "a.png", (255, 0, 0))
     mv = [
-        {"pid": "1", "question": "Which?", "image": "a.png", "choices": ["cat", "dog"],
-         "answer": "dog", "question_type": "multi_choice", "answer_type": "text"},
-        {"pid": "2", "question": "How long?", "image": "a.png", "choices": None,
-         "answer": "1.5", "question_type": "free_form", "answer_type": "float", "precision": 1},
+        {
+            "pid": "1",
+            "question": "Which?",
+            "image": "a.png",
+            "choices": ["cat", "dog"],
+            "answer": "dog",
+            "question_type": "multi_choice",
+            "answer_type": "text",
+        },
+        {
+            "pid": "2",
+            "question": "How long?",
+            "image": "a.png",
+            "choices": None,
+            "answer": "1.5",
+            "question_type": "free_form",
+            "answer_type": "float",
+            "precision": 1,
+        },
     ]
     (tmp_path / "mv.jsonl").write_text("".join(json.dumps(r) + "\n" for r in mv))
     q = load_task("mathvista", tmp_path / "mv.jsonl")
     assert q[0].answer == "B" and rubric(q[0], "B") and rubric(q[0], "dog")
     assert rubric(q[1], "1.54") and not rubric(q[1], "1.6")
     assert q[0].images[0].size == (8, 8)
-    mm = [{"id": "v1", "question": "<image 1> Pick", "options": "['x', 'y', 'z']",
-           "answer": "C", "question_type": "multiple-choice", "image_1": "a.png"}]
+    mm = [
+        {
+            "id": "v1",
+            "question": "<image 1> Pick",
+            "options": "['x', 'y', 'z']",
+            "answer": "C",
+            "question_type": "multiple-choice",
+            "image_1": "a.png",
+        }
+    ]
     (tmp_path / "mm.jsonl").write_text(json.dumps(mm[0]) + "\n")
     q = load_task("mmmu", tmp_path / "mm.jsonl")
     assert q[0].choices == ["x", "y", "z"] and rubric(q[0], "(C)") and len(q[0].images) == 1
-    bl = {"idx": "b1", "question": "Same?", "choices": ["yes", "no"], "answer": "(B)",
-          "image_1": "a.png", "image_2": "a.png"}
+    bl = {
+        "idx": "b1",
+        "question": "Same?",
+        "choices": ["yes", "no"],
+        "answer": "(B)",
+        "image_1": "a.png",
+        "image_2": "a.png",
+    }
     (tmp_path / "bl.jsonl").write_text(json.dumps(bl) + "\n")
     q = load_task("blink", tmp_path / "bl.jsonl")
     assert q[0].answer == "B" and len(q[0].images) == 2 and rubric(q[0], "B")

@@ -61,7 +61,12 @@ def test_completion_logprobs_padding_invariant_and_summed(tiny_path):
         (tok.convert_tokens_to_ids("A"), eos),
         (tok.convert_tokens_to_ids("red"), tok.convert_tokens_to_ids("B"), eos),
         (eos,),
-        (tok.convert_tokens_to_ids("yes"), tok.convert_tokens_to_ids("no"), tok.convert_tokens_to_ids("C"), eos),
+        (
+            tok.convert_tokens_to_ids("yes"),
+            tok.convert_tokens_to_ids("no"),
+            tok.convert_tokens_to_ids("C"),
+            eos,
+        ),
     ]
     with torch.no_grad():
         batched = completion_logprobs(s, prompts, comps)

