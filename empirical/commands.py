@@ -149,8 +149,12 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("too few questions for a train/held-out split")
     held = [questions[i] for i in order[:n_held]]
     train = [questions[i] for i in order[n_held:]]
-    student = load_student(args.student, device=args.device, lora=args.lora)
-    verifier = make_verifier(args.verifier, seed=args.seed, device=args.device)
+    from empirical import parallel
+
+    parallel.init()
+    device = args.device or parallel.local_device()
+    student = load_student(args.student, device=device, lora=args.lora)
+    verifier = make_verifier(args.verifier, seed=args.seed, device=device)
     cfg = LoopConfig(
         rounds=args.rounds,
         n=args.n,
@@ -168,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     log = run_loop(student, train, held, verifier, cfg, args.out, quiet=args.quiet)
+    if not parallel.is_main():
+        return 0
     last = log[-1]
     summary = {
         "out": os.fspath(args.out),

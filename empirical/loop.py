@@ -80,18 +80,19 @@ def batched_logprobs(
     """Summed completion log-probs without gradients, as a numpy array."""
     import torch
 
+    from empirical import parallel
     from empirical.student import completion_logprobs
 
-    out = []
     m = student.model if model is None else model
     was = m.training
     m.eval()
+
+    def run_chunk(k: int, s: int, e: int) -> np.ndarray:
+        lp = completion_logprobs(student, prompts[s:e], completions[s:e], model=m)
+        return lp.double().cpu().numpy()
+
     with torch.no_grad():
-        for s in range(0, len(prompts), batch_size):
-            lp = completion_logprobs(
-                student, prompts[s : s + batch_size], completions[s : s + batch_size], model=m
-            )
-            out.append(lp.double().cpu().numpy())
+        out = parallel.map_chunks(run_chunk, len(prompts), batch_size)
     m.train(was)
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -206,9 +207,12 @@ def run_loop(
 
     import torch
 
+    from empirical import parallel
     from empirical.student import sample_answers
     from sim.reference import replay_distribution
 
+    parallel.init()
+    main = parallel.is_main()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg_json = {
@@ -227,8 +231,9 @@ def run_loop(
                 f"--out {out} holds a run with another configuration ({', '.join(diff)}); "
                 "use a new --out"
             )
-    else:
+    elif main:
         atomic_write_json(cfg_path, cfg_json)
+    parallel.barrier()
     fault = fault or (lambda t, stage: None)
     model = student.model
     ref_model = None
@@ -266,9 +271,10 @@ def run_loop(
                 "heldout_p_correct_per_question": ev.get("p_correct_per_question"),
             }
         ]
-    atomic_write_text(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
+    if main:
+        atomic_write_text(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
     bar = None
-    if not quiet:
+    if not quiet and main:
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.rounds, initial=t0, desc="self-DPO rounds", file=sys.stderr)
@@ -326,8 +332,9 @@ def run_loop(
         model.train()
         for _ in range(cfg.dpo_steps):
             opt.zero_grad(set_to_none=True)
-            for s in range(0, len(trained), cfg.train_batch):
-                chunk = trained[s : s + cfg.train_batch]
+            # this rank's chunks of the trained pairs; gradients summed over ranks below
+            for _, s, e in parallel.my_chunks(len(trained), cfg.train_batch):
+                chunk = trained[s:e]
                 idx = [k for k, _ in chunk]
                 wts = (
                     torch.tensor([c for _, c in chunk], dtype=torch.float32, device=student.device)
@@ -348,6 +355,7 @@ def run_loop(
                 loss = (wts * dpo_loss(lp[:m], lp[m:], rw, rl, cfg.beta)).sum()
                 loss.backward()
             if trained:
+                parallel.all_reduce_grads(params)
                 opt.step()
         fault(t, "stepped")
         pol_after = batched_logprobs(student, two_p, two_c, batch_size=bs)
@@ -406,8 +414,10 @@ def run_loop(
             "reward_at_visit": [None if math.isnan(v) else v for v in reward_at_visit],
             "log": log,
         }
-        ck.save(t, _trainable_state(model), opt, state)
-        atomic_write_text(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
+        if main:
+            ck.save(t, _trainable_state(model), opt, state)
+            atomic_write_text(out / "log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
+        parallel.barrier()
         if bar is not None:
             bar.update(1)
             shown = ev["acc"] if ev["acc"] is not None else ev.get("p_correct")

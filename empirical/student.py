@@ -286,14 +286,18 @@ def sample_answers(
 ) -> list[list[tuple[int, ...]]]:
     """Sample ``n`` completions per prompt (token ids up to and including EOS).
 
-    The torch RNG is seeded from ``seed`` so a round's samples are reproducible (resume).
+    Each chunk of ``batch_size`` prompts seeds the torch RNG from (``seed``, chunk index), so
+    a round's samples are reproducible (resume) and the same whatever the number of processes
+    (chunks are spread over ranks by ``empirical.parallel``).
     """
+    import numpy as np
+
+    from empirical import parallel
+
     torch = _torch()
-    torch.manual_seed(seed)
     model = student.model
     was_training = model.training
     model.eval()
-    out: list[list[tuple[int, ...]]] = []
     gen_kw = dict(
         max_new_tokens=max_new_tokens,
         pad_token_id=student.pad_token_id,
@@ -313,19 +317,23 @@ def sample_answers(
     unk = student.tokenizer.unk_token_id
     gen_kw["suppress_tokens"] = sorted({int(i) for i in vision if i is not None and i != unk})
     per = 1 if greedy else n
+
+    def run_chunk(k: int, start: int, end: int) -> list[list[tuple[int, ...]]]:
+        chunk = prompts[start:end]
+        torch.manual_seed(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
+        batch = collate(student, chunk)
+        seqs = model.generate(**batch, **gen_kw)
+        new = seqs[:, batch["input_ids"].shape[1] :].tolist()
+        res = []
+        for i in range(len(chunk)):
+            rows = new[i * per : (i + 1) * per]
+            res.append([_cut(r, student.eos_token_ids, student.pad_token_id) for r in rows])
+        return res
+
     with torch.no_grad():
-        for start in range(0, len(prompts), batch_size):
-            chunk = prompts[start : start + batch_size]
-            batch = collate(student, chunk)
-            seqs = model.generate(**batch, **gen_kw)
-            new = seqs[:, batch["input_ids"].shape[1] :].tolist()
-            for i in range(len(chunk)):
-                comps = []
-                for row in new[i * per : (i + 1) * per]:
-                    comps.append(_cut(row, student.eos_token_ids, student.pad_token_id))
-                out.append(comps)
+        parts = parallel.map_chunks(run_chunk, len(prompts), batch_size)
     model.train(was_training)
-    return out
+    return [comps for part in parts for comps in part]
 
 
 def _cut(row: Sequence[int], eos: Sequence[int], pad: int) -> tuple[int, ...]:

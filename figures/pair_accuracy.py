@@ -49,7 +49,7 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
                     res["theory_pair_accuracy"][i, j],
                     color=c,
                     lw=1.3,
-                    label=f"L0 closed form, n={int(n)}",
+                    label=f"L0 theory, n={int(n)}",
                 )
             ax.errorbar(
                 kappas,

@@ -49,10 +49,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rounds", type=int, default=200)
     p.add_argument("--prompts", type=int, default=512, help="train prompts N")
     p.add_argument("--gate", default="rank")
-    p.add_argument("--reference-runs", type=int, default=4,
-                   help="runs of sim.reference actually timed (scaled linearly to the sweep)")
-    p.add_argument("--phase-diagram", action="store_true",
-                   help="also time a 64 x 64 (alpha, kappa) x 8-seed sweep of the default config")
+    p.add_argument(
+        "--reference-runs",
+        type=int,
+        default=4,
+        help="runs of sim.reference actually timed (scaled linearly to the sweep)",
+    )
+    p.add_argument(
+        "--phase-diagram",
+        action="store_true",
+        help="also time a 64 x 64 (alpha, kappa) x 8-seed sweep of the default config",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=bench_command)
 
@@ -90,8 +97,15 @@ def simulate_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--kappa must be in [0, inf], got {args.kappa:g}")
     import sim
 
-    cfg = sim.make_config(args.alpha, args.kappa, gate=args.gate, progress=args.progress,
-                          student=args.student, rounds=args.rounds, n=args.n)
+    cfg = sim.make_config(
+        args.alpha,
+        args.kappa,
+        gate=args.gate,
+        progress=args.progress,
+        student=args.student,
+        rounds=args.rounds,
+        n=args.n,
+    )
     seeds = np.arange(args.seed0, args.seed0 + args.seeds)
     traj = sim.run_seeds(cfg, seeds)
     S = len(seeds)
@@ -124,9 +138,11 @@ def simulate_command(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(out) + "\n")
         return 0
     R = args.rounds
-    print(f"selfdpo simulate: alpha={args.alpha:g} kappa={args.kappa:g} gate={args.gate} "
-          f"progress={args.progress} student={args.student} n={args.n} "
-          f"seeds={seeds[0]}..{seeds[-1]} ({S})")
+    print(
+        f"selfdpo simulate: alpha={args.alpha:g} kappa={args.kappa:g} gate={args.gate} "
+        f"progress={args.progress} student={args.student} n={args.n} "
+        f"seeds={seeds[0]}..{seeds[-1]} ({S})"
+    )
     print(f"{'round':>6} {'train_acc':>10} {'heldout_acc':>12} {'loss':>8}")
     for t in sorted({0, R // 4, R // 2, 3 * R // 4, R}):
         loss = out["loss"][t - 1] if t > 0 else None
@@ -157,7 +173,8 @@ def parse_grid(name: str, text: str) -> np.ndarray:
             return np.linspace(float(a0), float(a1), num_i)
         return np.array([float(v) for v in text.split(",")])
     except ValueError:
-        raise UsageError(f"{name} must be a0:a1:num or a comma list of numbers, got {text!r}")
+        msg = f"{name} must be a0:a1:num or a comma list of numbers, got {text!r}"
+        raise UsageError(msg) from None
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -176,11 +193,22 @@ def sweep_command(args: argparse.Namespace) -> int:
     total = alphas.size * kappas.size
     disable = args.quiet or not sys.stderr.isatty()
     with tqdm(total=total, unit="config", desc="sweep", disable=disable, file=sys.stderr) as bar:
-        path = save_sweep(args.out, alphas, kappas, seeds=seeds, gate=args.gate,
-                          student=args.student, rounds=args.rounds, progress=args.progress,
-                          progress_bar=bar.update, n=args.n)
-    print(f"wrote {path} ({alphas.size} alphas x {kappas.size} kappas x {seeds.size} seeds "
-          f"[{seeds[0]}..{seeds[-1]}], {args.rounds} rounds, gate={args.gate})")
+        path = save_sweep(
+            args.out,
+            alphas,
+            kappas,
+            seeds=seeds,
+            gate=args.gate,
+            student=args.student,
+            rounds=args.rounds,
+            progress=args.progress,
+            progress_bar=bar.update,
+            n=args.n,
+        )
+    print(
+        f"wrote {path} ({alphas.size} alphas x {kappas.size} kappas x {seeds.size} seeds "
+        f"[{seeds[0]}..{seeds[-1]}], {args.rounds} rounds, gate={args.gate})"
+    )
     return 0
 
 
@@ -192,9 +220,15 @@ def bench_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
     from sim.bench import bench
 
-    result = bench(configs=args.configs, seeds=args.seeds, rounds=args.rounds,
-                   prompts=args.prompts, gate=args.gate, reference_runs=args.reference_runs,
-                   phase_diagram=args.phase_diagram)
+    result = bench(
+        configs=args.configs,
+        seeds=args.seeds,
+        rounds=args.rounds,
+        prompts=args.prompts,
+        gate=args.gate,
+        reference_runs=args.reference_runs,
+        phase_diagram=args.phase_diagram,
+    )
     if args.json:
         sys.stdout.write(json.dumps(result) + "\n")
     else:

@@ -26,7 +26,7 @@ def margins(
     return beta * jnp.sum(D * (logits - logits0), axis=-1)
 
 
-def loss(h: Float[Array, "..."]) -> Float[Array, "..."]:
+def loss(h: Float[Array, ...]) -> Float[Array, ...]:
     """DPO loss -log sigmoid(h)."""
     return jax.nn.softplus(-h)
 

@@ -1,4 +1,4 @@
-"""Batched runs (``sim.sweep``, ``sim.run_seeds``): vmap over seeds and (alpha, kappa) grids, chunked, sharded.
+"""Batched runs (``sim.sweep``, ``sim.run_seeds``): vmap over seeds and (alpha, kappa) grids.
 
 Random numbers depend on the seed only (features, frozen-verdict uniforms, sampling uniforms,
 score noise, batch draws), so every grid point of a sweep sees the same random numbers: common
@@ -141,12 +141,33 @@ def sweep(
     if alphas.ndim != 1 or kappas.ndim != 1:
         raise ValueError("alphas and kappas must be 1-d lists of numbers")
     # validates every grid value and the other arguments
-    make_config(alphas.min(), kappas.min(), gate=gate, progress=progress, student=student,
-                rounds=rounds, **overrides)
-    base = make_config(alphas.max(), kappas.max(), gate=gate, progress=progress,
-                       student=student, rounds=rounds, **overrides)
+    make_config(
+        alphas.min(),
+        kappas.min(),
+        gate=gate,
+        progress=progress,
+        student=student,
+        rounds=rounds,
+        **overrides,
+    )
+    base = make_config(
+        alphas.max(),
+        kappas.max(),
+        gate=gate,
+        progress=progress,
+        student=student,
+        rounds=rounds,
+        **overrides,
+    )
     aa, kk = np.meshgrid(alphas, kappas, indexing="ij")
-    traj = grid_runs(base, aa.ravel(), kk.ravel(), seeds, chunk_runs=chunk_runs, shard=shard,
-                     progress=progress_bar)
+    traj = grid_runs(
+        base,
+        aa.ravel(),
+        kk.ravel(),
+        seeds,
+        chunk_runs=chunk_runs,
+        shard=shard,
+        progress=progress_bar,
+    )
     shape = (alphas.size, kappas.size)
     return Trajectory(*(x.reshape(shape + x.shape[1:]) for x in traj))

@@ -77,16 +77,33 @@ def save_sweep(
 
     seed_values, _ = seed_keys(seeds)
     if traj is None:
-        traj = sweep(alphas, kappas, seeds=seed_values, gate=gate, student=student,
-                     rounds=rounds, progress=progress, progress_bar=progress_bar, **overrides)
-    cfg = make_config(0.5, 1.0, gate=gate, progress=progress, student=student, rounds=rounds,
-                      **overrides)
+        traj = sweep(
+            alphas,
+            kappas,
+            seeds=seed_values,
+            gate=gate,
+            student=student,
+            rounds=rounds,
+            progress=progress,
+            progress_bar=progress_bar,
+            **overrides,
+        )
+    cfg = make_config(
+        0.5, 1.0, gate=gate, progress=progress, student=student, rounds=rounds, **overrides
+    )
     d = config_dict(cfg)
     d.pop("alpha")
     d.pop("kappa")
     coords, data, attrs = sweep_to_results(
-        traj, alphas, kappas, seed_values, json.dumps(d, sort_keys=True), gate=gate,
-        progress=progress, student=student, config_hash=config_hash(d),
+        traj,
+        alphas,
+        kappas,
+        seed_values,
+        json.dumps(d, sort_keys=True),
+        gate=gate,
+        progress=progress,
+        student=student,
+        config_hash=config_hash(d),
     )
     return write_results(path, coords, data, attrs)
 

@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sim import dpo, loop, pairs as pairs_mod, student
+from sim import dpo, loop, student
+from sim import pairs as pairs_mod
 from sim.config import Config
 
 

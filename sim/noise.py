@@ -30,12 +30,12 @@ class RunNoise(NamedTuple):
     u_batch: Float[Array, "R B"]  # batch draws from the replay distribution
 
 
-def _uniform(bits: jax.Array) -> Float[Array, "..."]:
+def _uniform(bits: jax.Array) -> Float[Array, ...]:
     """uint32 -> uniform in the open interval (0, 1) with 23 bits of resolution."""
     return ((bits >> 9).astype(jnp.float32) + 0.5) * (1.0 / (1 << 23))
 
 
-def _normal(bits: jax.Array) -> Float[Array, "..."]:
+def _normal(bits: jax.Array) -> Float[Array, ...]:
     return jnp.sqrt(2.0).astype(jnp.float32) * jax.lax.erf_inv(2.0 * _uniform(bits) - 1.0)
 
 

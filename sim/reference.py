@@ -155,7 +155,7 @@ def run(config, seed: int) -> Trajectory:
         # DPO margins h = beta (theta - theta0) . (phi_w - phi_l)
         dphi_s = phi_train[rows, y_w] - phi_train[rows, y_l]
 
-        def h_of(ts, tt):
+        def h_of(ts, tt, dphi_s=dphi_s, y_w=y_w, y_l=y_l):
             return c.beta * (dphi_s @ (ts - theta_s0) + c.s * (tt[rows, y_w] - tt[rows, y_l]))
 
         l0 = _softplus(-h_of(theta_s, theta_t))
@@ -170,8 +170,14 @@ def run(config, seed: int) -> Trajectory:
 
         # replay distribution and batch of B prompts drawn i.i.d. from it
         P = replay_distribution(
-            c.gate, S, t - last_visit, margin, t,
-            tau=c.tau, temperature=c.temperature, staleness_coef=c.staleness,
+            c.gate,
+            S,
+            t - last_visit,
+            margin,
+            t,
+            tau=c.tau,
+            temperature=c.temperature,
+            staleness_coef=c.staleness,
         )
         batch = rng.choice(N, size=B, p=P)
         counts = np.bincount(batch, minlength=N).astype(float)

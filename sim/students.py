@@ -1,4 +1,4 @@
-"""Named students (paper/model.md, "Student"): the two-block linear-softmax policies we replicate on.
+"""Named students (paper/model.md, "Student"): two-block linear-softmax policies for replication.
 
 Each entry fixes the shared dimension ``d_s``, the number of candidates ``K``, the competence
 shift ``mu`` of the correct candidate along u, the prompt-specific (tabular) scale ``s`` and the

@@ -16,7 +16,7 @@ def _per_prompt(value, n_prompts: int) -> Float[Array, "N 1"]:
     return jnp.broadcast_to(jnp.asarray(value, dtype=jnp.float32), (n_prompts,))[:, None]
 
 
-def correct(y: Int[Array, "..."]) -> Int[Array, "..."]:
+def correct(y: Int[Array, ...]) -> Int[Array, ...]:
     """Rubric label c(x, y) = 1[y = 0]."""
     return (y == 0).astype(jnp.int32)
 

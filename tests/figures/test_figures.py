@@ -194,11 +194,12 @@ def test_cli_bad_out_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "--out" in err
 
 
-def test_reproduce_module_does_not_import_jax_at_import_time():
+def test_reproduce_and_figure_modules_do_not_import_jax():
     import subprocess
     import sys
 
-    code = "import sys, sim.reproduce, sim.claims, figures._common; print('jax' in sys.modules)"
+    figs = ", ".join(f"figures.{name}" for name in FIGURES)
+    code = f"import sys, sim.reproduce, sim.claims, {figs}; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -24,10 +24,12 @@ def test_run_equals_run_seeds_and_sweep_point():
     assert grid.heldout_acc.shape == (2, 2, 2, SMALL["rounds"] + 1)
     # equal up to float32 rounding (batched layouts sum in another order)
     for name in sim.Trajectory._fields:
-        np.testing.assert_allclose(getattr(one, name), getattr(many, name)[1], rtol=1e-3,
-                                   atol=1e-3, err_msg=name)
-        np.testing.assert_allclose(getattr(grid, name)[0, 1], getattr(many, name), rtol=1e-3,
-                                   atol=1e-3, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(one, name), getattr(many, name)[1], rtol=1e-3, atol=1e-3, err_msg=name
+        )
+        np.testing.assert_allclose(
+            getattr(grid, name)[0, 1], getattr(many, name), rtol=1e-3, atol=1e-3, err_msg=name
+        )
 
 
 def test_sweep_uses_common_random_numbers():
@@ -51,8 +53,22 @@ def test_save_and_load_sweep(tmp_path):
 
 
 def test_cli_simulate_json(capsys):
-    rc = main(["simulate", "--alpha", "0.8", "--kappa", "2", "--gate", "uniform", "--rounds",
-               "20", "--seeds", "2", "--json"])
+    rc = main(
+        [
+            "simulate",
+            "--alpha",
+            "0.8",
+            "--kappa",
+            "2",
+            "--gate",
+            "uniform",
+            "--rounds",
+            "20",
+            "--seeds",
+            "2",
+            "--json",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["train_acc"]) == len(out["heldout_acc"]) == 21 and len(out["loss"]) == 20
@@ -79,8 +95,24 @@ def test_cli_bad_input_is_one_line_exit_2(argv, capsys):
 
 def test_cli_sweep_writes_file(tmp_path, capsys):
     out = tmp_path / "grid.nc"
-    rc = main(["sweep", "--alphas", "0.2:0.8:2", "--kappas", "1", "--seeds", "2", "--rounds",
-               "5", "--gate", "uniform", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "sweep",
+            "--alphas",
+            "0.2:0.8:2",
+            "--kappas",
+            "1",
+            "--seeds",
+            "2",
+            "--rounds",
+            "5",
+            "--gate",
+            "uniform",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0 and out.is_file()
     traj, res = sim.load_sweep(out)
     assert traj.heldout_acc.shape == (2, 1, 2, 6)
@@ -102,7 +134,8 @@ def test_sharded_sweep_equals_unsharded():
         """
     )
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads(res.stdout.strip().splitlines()[-1])["err"] < 1e-4

@@ -39,25 +39,35 @@ def test_jax_gate_equals_reference(gate):
     for seed in range(20):
         t = 2 + seed
         scores, last, margins = _inputs(seed, t)
-        state = GateState(jnp.asarray(scores, jnp.float32), jnp.asarray(last, jnp.int32),
-                          jnp.zeros(N))
-        p_jax = np.asarray(distribution(gate, state, jnp.asarray(margins, jnp.float32),
-                                        jnp.int32(t), cfg))
+        state = GateState(
+            jnp.asarray(scores, jnp.float32), jnp.asarray(last, jnp.int32), jnp.zeros(N)
+        )
+        p_jax = np.asarray(
+            distribution(gate, state, jnp.asarray(margins, jnp.float32), jnp.int32(t), cfg)
+        )
         p_ref = reference.replay_distribution(
-            gate, scores.astype(np.float32), t - last, margins.astype(np.float32), t,
-            tau=0.1, temperature=0.5, staleness_coef=0.2,
+            gate,
+            scores.astype(np.float32),
+            t - last,
+            margins.astype(np.float32),
+            t,
+            tau=0.1,
+            temperature=0.5,
+            staleness_coef=0.2,
         )
         np.testing.assert_allclose(p_jax, p_ref, rtol=2e-5, atol=1e-7)
 
 
 def test_rank_gate_orders_by_score_and_mixes_staleness():
     scores = np.array([0.1, 0.5, -0.2, 0.5])
-    p = reference.replay_distribution("rank", scores, np.array([1, 1, 1, 9]), np.zeros(4), 5,
-                                      temperature=1.0, staleness_coef=0.0)
+    p = reference.replay_distribution(
+        "rank", scores, np.array([1, 1, 1, 9]), np.zeros(4), 5, temperature=1.0, staleness_coef=0.0
+    )
     # ranks: x1 -> 1, x3 -> 2 (tie broken by index), x0 -> 3, x2 -> 4
     np.testing.assert_allclose(p, np.array([1 / 3, 1, 1 / 4, 1 / 2]) / (1 + 1 / 2 + 1 / 3 + 1 / 4))
-    p_st = reference.replay_distribution("rank", scores, np.array([1, 1, 1, 9]), np.zeros(4), 5,
-                                         temperature=1.0, staleness_coef=1.0)
+    p_st = reference.replay_distribution(
+        "rank", scores, np.array([1, 1, 1, 9]), np.zeros(4), 5, temperature=1.0, staleness_coef=1.0
+    )
     np.testing.assert_allclose(p_st, np.array([1, 1, 1, 9]) / 12)
 
 
