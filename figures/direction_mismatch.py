@@ -1,8 +1,10 @@
 """Direction mismatch (T3): uniform vs progress-gated replay with a heterogeneous verifier.
 
-Reads sweep ``mismatch``: ``heldout_acc`` over (regime, gate, seed, round) and ``frac_wrong``
-over (regime, gate, seed, step), with labels in attrs ``regime_names`` (e.g. large s, s -> 0)
-and ``gate_names`` (``uniform`` and a progress gate).
+Reads sweep ``mismatch``: ``heldout_acc`` over (regime, gate, seed, round) and
+``wrong_type_mass`` (replay mass on the confidently-wrong prompt type; older files:
+``frac_wrong``, mass on wrong-oriented pairs) over (regime, gate, seed, step), with labels in
+attrs ``regime_names`` (the self-dominated regime first, then s -> 0 and the default student)
+and ``gate_names`` (``uniform`` and progress gates).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     res = load(results_dir, "mismatch")
     regimes, gates = names(res, "regime"), names(res, "gate")
     h = res["heldout_acc"]
-    fw = res["frac_wrong"]
+    by_type = "wrong_type_mass" in res.data
+    fw = res["wrong_type_mass"] if by_type else res["frac_wrong"]
     rounds, steps = res.coords["round"], res.coords["step"]
     n_r = len(regimes)
     fig, axes = plt.subplots(1, n_r + 1, figsize=(3.2 * (n_r + 1), 3.0), squeeze=False)
@@ -43,7 +46,7 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
         ax.set_ylabel("Δ held-out accuracy (percentage points)")
         ax.legend(loc="best", frameon=False)
     ax = axes[0, n_r]
-    for g, gate in enumerate(gates):  # the large-s regime (T3's setting)
+    for g, gate in enumerate(gates):  # the first (self-dominated) regime: T3's setting
         band(
             ax,
             steps,
@@ -53,8 +56,9 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
             label=f"{gate} replay",
         )
     ax.set_xlabel("round")
-    ax.set_ylabel("replay mass on wrong-oriented pairs (fraction)")
-    ax.set_title(f"wrong-oriented replay weight, {regimes[0]}")
+    what = "the confidently-wrong prompt type" if by_type else "wrong-oriented pairs"
+    ax.set_ylabel(f"replay mass on {what}")
+    ax.set_title(f"replay mass on {what},\n{regimes[0]}", fontsize="small")
     ax.legend(loc="best", frameon=False)
     fig.suptitle(
         f"T3: heterogeneous verifier, uniform vs progress-gated replay "

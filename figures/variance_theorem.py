@@ -1,11 +1,12 @@
 """Variance theorem (T2): measured progress against eta (E||G||^2 -/+ tr Sigma), per prompt.
 
-Reads sweep ``variance`` (per prompt, at theta0, uniform replay): ``measured_fresh`` and
-``measured_trained`` (mean progress on an independent fresh pair and on the pair just trained
-on, with ``*_se``), and the first-order predictions ``predicted_fresh`` =
-eta (E w (E||G||^2 - tr Sigma) + cross) (THEORY.md's form) and ``predicted_trained`` =
-eta (E w E||G||^2 + cross) (paper/theory.md's correction for paper/model.md's loss progress),
-with ``predicted_*_se``.
+Reads sweep ``variance`` (per prompt, at theta0, uniform replay): ``measured_fresh`` (the
+model's ``loss`` progress: x's newest pair, drawn after the update, independent of the pairs the
+update used) and ``measured_trained`` (progress on the pair just trained on: THEORY.md's literal
+definition), with ``*_se``, and the first-order predictions ``predicted_fresh`` =
+eta (E w (E||G||^2 - tr Sigma) + cross) (THEORY.md's T2 form, which the model's loss progress
+follows) and ``predicted_trained`` = eta (E w E||G||^2 + cross) (the literal definition adds the
+variance: a counter-example to THEORY.md's wording), with ``predicted_*_se``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from figures._common import cli, colour, load, save, setup_matplotlib
 STEM = "variance_theorem"
 
 PANELS = (
-    ("fresh", "progress on an independent fresh pair", "η (E w (E‖G‖² − tr Σ) + cross)  (nats)"),
+    (
+        "fresh",
+        "model's loss progress (newest pair, after the update)",
+        "η (E w (E‖G‖² − tr Σ) + cross)  (nats)",
+    ),
     (
         "trained",
-        "progress on the trained pair (loss gate's signal)",
+        "progress on the trained pair (THEORY.md's literal\ndefinition: counter-example)",
         "η (E w E‖G‖² + cross)  (nats)",
     ),
 )

@@ -25,7 +25,8 @@ from sim.config import Config, make_config
 from sim.loop import run
 from sim.trajectory import Trajectory, to_numpy
 
-# runs (grid points x seeds) per chunk; bounds memory (outputs and per-run state)
+# runs (grid points x seeds) per chunk at N = 128 train prompts; scaled by 128 / N for other N,
+# which bounds memory (per-run state and intermediates grow with N)
 CHUNK_RUNS = 4096
 
 
@@ -96,7 +97,7 @@ def grid_runs(
     G = alphas.size
     mesh = _mesh() if shard else None
     n_dev = 1 if mesh is None else mesh.devices.size
-    chunk = max(1, chunk_runs // n_seeds)
+    chunk = max(1, int(chunk_runs * min(1.0, 128 / base.N)) // n_seeds)
     chunk = min(chunk, G)
     chunk = n_dev * math.ceil(chunk / n_dev)
     out: list[Trajectory] = []

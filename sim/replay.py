@@ -44,17 +44,27 @@ def _normalise_or_uniform(w: Float[Array, " N"]) -> Float[Array, " N"]:
     return jnp.where(total > 0, w / jnp.where(total > 0, total, 1.0), 1.0 / w.shape[0])
 
 
-def rank_weights(score: Float[Array, " N"], temperature) -> Float[Array, " N"]:
-    """(1 / rank)^(1/T) normalised; rank 1 is the largest S, ties by index."""
+# below this many prompts ranks come from N^2 comparisons, above it from a sort
+_COMPARE_RANK_MAX_N = 256
+
+
+def ranks(score: Float[Array, " N"]) -> Float[Array, " N"]:
+    """rank_x = 1 + #{y: S_y > S_x, or S_y = S_x and y < x}: rank 1 is the largest S."""
     N = score.shape[0]
-    # rank_x = 1 + #{y: S_y > S_x, or S_y = S_x and y < x}: N^2 comparisons vectorise over a
-    # parameter grid far better than a per-row sort on CPU
-    idx = jnp.arange(N)
-    ahead = (score[None, :] > score[:, None]) | (
-        (score[None, :] == score[:, None]) & (idx[None, :] < idx[:, None])
-    )
-    rank = 1.0 + jnp.sum(ahead, axis=1, dtype=score.dtype)
-    h = jnp.exp(-jnp.log(rank) / temperature)
+    if N <= _COMPARE_RANK_MAX_N:
+        # N^2 comparisons vectorise over a parameter grid far better than a per-row sort on CPU
+        idx = jnp.arange(N)
+        ahead = (score[None, :] > score[:, None]) | (
+            (score[None, :] == score[:, None]) & (idx[None, :] < idx[:, None])
+        )
+        return 1.0 + jnp.sum(ahead, axis=1, dtype=score.dtype)
+    order = jnp.argsort(-score, stable=True)
+    return jnp.zeros(N, score.dtype).at[order].set(jnp.arange(1, N + 1, dtype=score.dtype))
+
+
+def rank_weights(score: Float[Array, " N"], temperature) -> Float[Array, " N"]:
+    """(1 / rank)^(1/T) normalised (prioritized level replay)."""
+    h = jnp.exp(-jnp.log(ranks(score)) / temperature)
     return h / jnp.sum(h)
 
 

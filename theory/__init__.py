@@ -57,6 +57,7 @@ from theory.pairs import (
 from theory.predict import predict, side_of_threshold
 from theory.progress import (
     GATES,
+    PROGRESS,
     effective_replay_size,
     expected_progress,
     gate_amplification,
@@ -65,6 +66,7 @@ from theory.progress import (
     loss_progress_factor,
     margin_amplification_expr,
     pair_direction_moments,
+    progress_snr_model,
     proportional_gate_stability,
     random_walk_sd,
     reward_progress_tabular,
@@ -82,6 +84,7 @@ from theory.silent import (
 
 __all__ = [
     "GATES",
+    "PROGRESS",
     "a_pair_expr",
     "alpha_of_compute",
     "best_worst_class_probs",
@@ -135,6 +138,7 @@ __all__ = [
     "pair_direction_moments",
     "pair_outcome_probs",
     "predict",
+    "progress_snr_model",
     "prompt_pair_probs",
     "proportional_gate_stability",
     "random_walk_sd",

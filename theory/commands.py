@@ -51,8 +51,11 @@ def _run(args: argparse.Namespace) -> int:
         ("threshold side (T1)", out["side"]),
         ("drift sign", f"{out['drift_sign']:+d}"),
         ("drift rate (T1, eta*beta*M units)", f"{out['drift_rate']:+.6f}"),
-        ("gate amplification (T2)", "n/a (no closed form)" if amp is None else f"{amp:.4f}"),
-        ("  same, loss progress at theta0", _fmt_amp(out["gate_amplification_loss_progress"])),
+        ("gate amplification (T2, loss progress)", _fmt_amp(amp)),
+        (
+            "  same, trained-pair progress (counter-ex.)",
+            _fmt_amp(out["gate_amplification_trained_pair"]),
+        ),
         ("damage rate (T5)", f"{out['damage_rate']:+.6f}"),
     ]
     width = max(len(k) for k, _ in rows)

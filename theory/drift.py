@@ -151,8 +151,9 @@ def drift_rate(
 ) -> Any:
     """T1: first-order ``E[dA] = (eta beta / 2)(2 a_pair - 1) M`` times the gate's amplification.
 
-    ``gate`` amplification is :func:`theory.progress.gate_amplification` (THEORY.md's T2
-    reading; 1 for uniform). For n > 2, a_pair is the mean-field L0 value.
+    ``gate`` amplification is :func:`theory.progress.gate_amplification` for the model's loss
+    progress (newest, independent pair = THEORY.md's T2 reading; 1 for uniform). For n > 2,
+    a_pair is the mean-field L0 value.
     """
     from theory.progress import gate_amplification
 

@@ -5,16 +5,20 @@ frequency freq. At theta0 with equal mixed mass per prompt, prompt x's mean asce
 the shared block is ``(2 p_x - 1) c`` for a common vector c with <c, grad A> > 0 (T1), so:
 
 * uniform replay drifts along ``E[2p - 1] c``;
-* a gate with weights w(p) drifts along ``E[w (2p - 1)] / E[w] c``. THEORY.md's self-dominated
-  reading (w ~ ||mu_x||^2 ~ (2p - 1)^2) gives the sign of ``E[(2p - 1)^3]``;
+* a gate with weights w(p) drifts along ``E[w (2p - 1)] / E[w] c``. The model's loss progress
+  (newest, independent pair = THEORY.md's T2), self-dominated (s^2 t_x >> N <m_x, m_y>), has
+  w ~ ||mu_x||^2 ~ (2p - 1)^2 and gives the sign of ``E[(2p - 1)^3]``;
 * the general condition is ``cos(E_gated[G], grad A) < 0 < cos(E_uniform[G], grad A)``;
 * cross-dominated (s -> 0): progress_x ~ (2 p_x - 1) E_w[2p - 1] ||c||^2, so a proportional gate
   keeps only prompts agreeing with the current consensus and drifts with the consensus' sign,
   right or wrong ("locks in the consensus").
 
-Caveat (see theory.progress): paper/model.md's ``loss`` progress is measured on the trained
-pair, so its self-term is w E||G||^2, which at theta0 does not depend on p; under it the
-self-dominated gate has no first-order preference in p and no mismatch at theta0.
+Counter-example (see theory.progress): THEORY.md's literal definition measures progress on the
+trained pair, so its self-term is w E||G||^2, which at theta0 does not depend on p; under it the
+self-dominated gate has no first-order preference in p and no mismatch at theta0
+(``weights="trained"``). The named students at N = 128 are cross-dominated under the model's
+loss progress (self/cross about 0.2 to 0.4), so the cubic rule is expected only for large s or
+small N; otherwise the consensus limit below applies.
 
 Horizon: along a confidently-wrong prompt's own pair the DPO margin x = h obeys, in expectation,
 ``dx/dt = k (a - sigmoid(x))`` (T1's sigmoid factor) with ``k = 2 eta w beta^2 s^2 m`` (tabular,
@@ -56,15 +60,17 @@ def _types(p: Any, freq: Any) -> tuple[np.ndarray, np.ndarray]:
     return p, f / f.sum()
 
 
-def mismatch_signs(p: Any, freq: Any, weights: Any = "mu2") -> dict[str, Any]:
+def mismatch_signs(p: Any, freq: Any, weights: Any = "loss") -> dict[str, Any]:
     """T3: uniform vs gated first-order drift (in units of the common direction c).
 
     Args:
         p: (T,) orientation probability of each prompt type.
         freq: (T,) type frequencies (normalised here).
-        weights: ``"mu2"`` (THEORY.md: (2p - 1)^2), ``"loss"`` (model's trained-pair loss
-            progress at theta0: constant), ``"reward"`` (model's reward progress at theta0,
-            K = 2: sqrt2 Phi^-1(p) (2p - 1)) or a (T,) array of gate weights.
+        weights: ``"loss"`` (the model's loss progress, newest independent pair, self-dominated:
+            (2p - 1)^2 = THEORY.md's ||mu_x||^2; alias ``"mu2"``), ``"trained"`` (THEORY.md's
+            literal trained-pair progress at theta0: constant, p-blind), ``"reward"`` (model's
+            reward progress at theta0, K = 2: sqrt2 Phi^-1(p) (2p - 1)) or a (T,) array of gate
+            weights.
 
     Returns ``uniform`` = E[2p - 1], ``gated`` = E[w (2p - 1)] / E[w], their signs,
     ``cubic`` = E[(2p - 1)^3] and ``mismatch`` (uniform > 0 > gated or the reverse).
@@ -72,15 +78,17 @@ def mismatch_signs(p: Any, freq: Any, weights: Any = "mu2") -> dict[str, Any]:
     p, f = _types(p, freq)
     d = 2 * p - 1
     if isinstance(weights, str):
-        if weights == "mu2":
+        if weights in ("loss", "mu2"):
             w = d**2
-        elif weights == "loss":
+        elif weights == "trained":
             w = np.ones_like(d)
         elif weights == "reward":
             # K = 2 two-level types: delta = sqrt2 Phi^-1(p), weight delta (2p - 1) >= 0
             w = np.sqrt(2.0) * ndtri(np.clip(p, 1e-300, 1 - 1e-16)) * d
         else:
-            raise ValueError(f"weights must be mu2, loss, reward or an array, got {weights!r}")
+            raise ValueError(
+                f"weights must be loss, mu2, trained, reward or an array, got {weights!r}"
+            )
     else:
         w = np.asarray(weights, float)
         check_range("weights", w, 0.0)

@@ -1,7 +1,8 @@
 """Theory's verdict for a verifier (alpha, kappa): the object behind ``selfdpo predict``.
 
 Used by the CLI, by the verifier audit and by the empirical comparison. First-order, at the
-reference policy (T1), with the gate's amplification read as in THEORY.md's T2.
+reference policy (T1), with the gate's amplification for the model's loss progress (newest,
+independent pair), which is THEORY.md's T2 reading.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ def predict(
 
     Returns a JSON-ready dict: inputs, ``a_pair`` (L0), ``side`` of the threshold (T1),
     ``drift_sign`` (+1 / -1 / 0), ``drift_rate`` (T1, uniform, units eta beta M),
-    ``gate_amplification`` (T2 as THEORY.md reads it: weights ~ ||mu_x||^2, or the reward
-    signal; null when the gate has no closed form, e.g. rank),
-    ``gate_amplification_loss_progress`` (model.md's trained-pair loss progress at theta0),
+    ``gate_amplification`` (T2 for the model's loss progress, measured on the newest pair
+    independent of the update = THEORY.md's reading, weights ~ ||mu_x||^2 when self-dominated;
+    the reward signal gives the same value; null when the gate has no closed form, e.g. rank),
+    ``gate_amplification_trained_pair`` (THEORY.md's literal definition, progress on the
+    trained pair, at theta0: the counter-example, 1 for proportional/threshold),
     ``gated_drift_rate``, ``damage_rate`` (T5: -(2 a_pair - 1), uniform), pair outcome
     probabilities and a one-line ``verdict``.
     """
@@ -56,10 +59,10 @@ def predict(
     ap = float(pair_accuracy(alpha, kappa, n, p_correct))
     side = side_of_threshold(ap)
     rate = float(drift_rate(alpha, kappa, n=n, eta=eta, beta=beta, M=M, p_correct=p_correct))
-    amp = float(gate_amplification(alpha, kappa, gate, n=n))
+    amp = float(gate_amplification(alpha, kappa, gate, n=n, progress="loss"))
     amp_out = None if amp != amp else amp  # nan -> null
-    amp_loss = float(gate_amplification(alpha, kappa, gate, n=n, progress="loss"))
-    amp_loss_out = None if amp_loss != amp_loss else amp_loss
+    amp_tr = float(gate_amplification(alpha, kappa, gate, n=n, progress="trained"))
+    amp_tr_out = None if amp_tr != amp_tr else amp_tr
     sign = 0 if side == "at" else (1 if side == "above" else -1)
     outcomes = pair_outcome_probs(alpha, kappa, n, p_correct)
     if side == "below":
@@ -88,7 +91,7 @@ def predict(
         "drift_rate": rate,
         "gate_amplification": amp_out,
         "gated_drift_rate": None if amp_out is None else rate * amp,
-        "gate_amplification_loss_progress": amp_loss_out,
+        "gate_amplification_trained_pair": amp_tr_out,
         "damage_rate": float(damage_rate(alpha, kappa)) if n == 2 else 1.0 - 2.0 * ap,
         "pair_outcomes": {k: float(v) for k, v in outcomes.items()},
         "verdict": verdict,

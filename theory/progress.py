@@ -1,21 +1,29 @@
 """T2 and T2b: what a progress gate sees, and what it costs in variance.
 
-T2 (corrected for paper/model.md). The ``loss`` progress of prompt x is measured on the very
-pair x trains on, so to first order ``P_x = <G_x, dtheta>`` with ``dtheta = eta sum_y w_y G_y``
-*containing the same G_x*:
+T2 for paper/model.md. The model's ``loss`` progress of prompt x is measured on x's *newest*
+pair, drawn after the update it scores: ``P_x(t) = l(theta_{t-2}; pair_x(t)) -
+l(theta_{t-1}; pair_x(t))``. That pair is independent of the pairs the update used, so to
+first order ``P_x = <G_x', dtheta>`` with ``dtheta = eta sum_y w_y G_y`` and G_x' an independent
+copy of G_x:
 
-    E[P_x] = eta [ w_x E||G_x||^2 + sum_{y != x} w_y <mu_x, mu_y> ]
-           = eta [ w_x (||mu_x||^2 + tr Sigma_x) + cross ].
+    E[P_x] = eta [ w_x ||mu_x||^2 + sum_{y != x} w_y <mu_x, mu_y> ]
+           = eta [ w_x (E||G_x||^2 - tr Sigma_x) + cross ],
 
-THEORY.md's self-term ``eta w_x ||mu_x||^2`` (= second moment minus variance) is the progress
-measured on an *independent* fresh pair of x (``progress="mean"`` below); the model's
-trained-pair progress adds ``eta w_x tr Sigma_x``. At theta0 in the tabular block,
-``||G_x||^2 = beta^2 s^2 / 2`` for every non-void pair whatever its orientation, so the loss
-gate's self-term sees only the chance of a non-void pair, not p_x at all.
+which is THEORY.md's T2 as stated (``progress="loss"`` below; ``"mean"`` is an alias), for
+weights independent of the pairs they weight (exact for uniform replay; in the model the
+progress-gate weights of a round see that round's pairs through lam P_y, which adds
+Cov(w_y, G_y) to E[w_y] mu_y, see paper/theory.md).
 
-Under THEORY.md's reading (weights proportional to ||mu_x||^2 = c (2 p_x - 1)^2, homogeneous
-verifier, n = 2): p_x in {Phi(sqrt2 kappa), 1/2, 1 - Phi} w.p. {alpha^2, 2 alpha (1-alpha),
-(1-alpha)^2}, hence ``a_gated - 1/2 = (a_pair - 1/2) / (alpha^2 + (1 - alpha)^2)``.
+THEORY.md's literal definition measures progress on the very pair x trained on
+(``progress="trained"``, a counter-example): then dtheta *contains the same G_x*, the
+self-term becomes ``eta w_x E||G_x||^2`` (variance added, not subtracted) and, at theta0 in the
+tabular block, ``||G_x||^2 = beta^2 s^2 / 2`` for every non-void pair whatever its orientation,
+so that gate's self-term sees only the chance of a non-void pair, not p_x at all.
+
+Under the model's loss progress (weights proportional to ||mu_x||^2 = c (2 p_x - 1)^2 when the
+self-term dominates, homogeneous verifier, n = 2): p_x in {Phi(sqrt2 kappa), 1/2, 1 - Phi} w.p.
+{alpha^2, 2 alpha (1-alpha), (1-alpha)^2}, hence
+``a_gated - 1/2 = (a_pair - 1/2) / (alpha^2 + (1 - alpha)^2)``.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from theory.util import check_int, check_range
 
 __all__ = [
     "GATES",
+    "PROGRESS",
     "effective_replay_size",
     "expected_progress",
     "gate_amplification",
@@ -42,11 +51,15 @@ __all__ = [
     "random_walk_sd",
     "reward_progress_tabular",
     "self_cross_ratio",
+    "progress_snr_model",
     "self_cross_ratio_model",
     "shared_update_variance",
 ]
 
 GATES = ("uniform", "threshold", "rank", "proportional", "margin")
+#: progress readings: the model's ``loss`` (newest, independent pair; alias ``mean``), THEORY.md's
+#: literal ``trained``-pair definition (counter-example) and the model's ``reward``.
+PROGRESS = ("loss", "mean", "trained", "reward")
 
 
 def _f(x: Any) -> Any:
@@ -90,8 +103,9 @@ def gated_pair_accuracy(alpha: Any, kappa: Any) -> Any:
     """T2: pair accuracy seen by the proportional gate (weights ~ ||mu_x||^2), n = 2.
 
     ``a_gated = 1/2 + (a_pair - 1/2) / (alpha^2 + (1 - alpha)^2)``: same side of 1/2 as
-    a_pair, amplified by a factor in [1, 2]. This is THEORY.md's reading of the gate (progress
-    on an independent pair); see the module docstring for the model's trained-pair progress.
+    a_pair, amplified by a factor in [1, 2]. This is the model's loss progress (progress on the
+    newest, independent pair = THEORY.md's T2) when the self-term dominates; see the module
+    docstring for the trained-pair counter-example.
     """
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
@@ -140,19 +154,21 @@ def gate_amplification(
     gate: str,
     n: int = 2,
     *,
-    progress: str = "mean",
+    progress: str = "loss",
     mixed: float = 1.0,
     unmixed: float = 0.0,
 ) -> Any:
     """T2: ratio of a gate's first-order drift to uniform replay's, homogeneous verifier.
 
     * ``uniform``: 1.
-    * ``proportional`` and ``threshold`` (tau between the two progress levels, noise-free):
-      ``progress="mean"`` (THEORY.md, weights ~ ||mu_x||^2 ~ (2 p_x - 1)^2):
-      ``1 / (alpha^2 + (1 - alpha)^2)``; ``progress="loss"`` (paper/model.md's trained-pair
-      progress at theta0): 1, since ``E||G_x||^2`` does not depend on p_x;
+    * ``proportional`` and ``threshold`` (tau between the two progress levels, noise-free,
+      self-dominated): ``progress="loss"`` (paper/model.md's loss progress, measured on the
+      newest pair, independent of the update = THEORY.md's T2; alias ``"mean"``; weights
+      ~ ||mu_x||^2 ~ (2 p_x - 1)^2): ``1 / (alpha^2 + (1 - alpha)^2)``;
+      ``progress="trained"`` (THEORY.md's literal definition, progress on the trained pair, at
+      theta0; a counter-example): 1, since ``E||G_x||^2`` does not depend on p_x;
       ``progress="reward"`` (model's reward progress, tabular K = 2 at theta0, weights
-      ~ delta_x (2 p_x - 1), see :func:`reward_progress_tabular`): the same value as "mean",
+      ~ delta_x (2 p_x - 1), see :func:`reward_progress_tabular`): the same value as "loss",
       because confidently right and confidently wrong prompts get equal weight.
     * ``margin`` (n = 2): weight = score gap; ``2 kappa / (erf(kappa) E_gap)`` with
       ``E_gap = mixed E|D_mixed| + unmixed E|D_unmixed|`` (fractions of all pairs; void pairs
@@ -164,15 +180,15 @@ def gate_amplification(
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
     n = check_int("n", n, 2)
-    if progress not in ("mean", "loss", "reward"):
-        raise ValueError(f"progress must be 'mean', 'loss' or 'reward', got {progress!r}")
+    if progress not in PROGRESS:
+        raise ValueError(f"progress must be one of {', '.join(PROGRESS)}; got {progress!r}")
     a, k = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(kappa, float))
     if gate == "uniform":
         return _f(np.ones(a.shape))
     if gate == "rank":
         return _f(np.full(a.shape, np.nan))
     if gate in ("proportional", "threshold"):
-        if progress == "loss":  # "mean" and "reward" share the value
+        if progress == "trained":  # "loss" (= "mean") and "reward" share the value
             return _f(np.ones(a.shape))
         return _f(1.0 / (a**2 + (1 - a) ** 2))
     # margin
@@ -204,12 +220,14 @@ def expected_progress(
         w: (N,) replay weights (realised or expected batch weights).
         eta: step size.
         trace_sigma: optional (N,) tr Sigma_x; when given, ``self_trained`` adds the variance
-            term of paper/model.md's trained-pair progress.
+            term of THEORY.md's literal (trained-pair) progress.
 
     Returns:
         ``self`` = eta w_x ||mu_x||^2, ``cross`` = eta sum_{y!=x} w_y <mu_x, mu_y>,
-        ``total`` = self + cross (= eta <mu_x, sum_y w_y mu_y>), and, if trace_sigma is given,
-        ``self_trained`` = eta w_x (||mu_x||^2 + tr Sigma_x) and ``total_trained``.
+        ``total`` = self + cross (= eta <mu_x, sum_y w_y mu_y>): the model's loss progress
+        (newest pair, independent of the update; THEORY.md's T2); and, if trace_sigma is given,
+        ``self_trained`` = eta w_x (||mu_x||^2 + tr Sigma_x) and ``total_trained``: progress
+        measured on the trained pair (THEORY.md's literal definition, counter-example).
     """
     mu = np.asarray(mu, float)
     w = np.asarray(w, float)
@@ -299,8 +317,9 @@ def self_cross_ratio(
 
         self / cross = (s^2 tab_sq + shared_sq + trace_sigma) / ((N - 1) shared_dot),
 
-    with ``trace_sigma = tr Sigma_x`` for model.md's trained-pair progress (0 for progress on an
-    independent pair). Self-dominated when s^2 tab_sq >> N <m_x, m_y>. See
+    with ``trace_sigma = 0`` for the model's loss progress (newest, independent pair) and
+    ``trace_sigma = tr Sigma_x`` for THEORY.md's literal trained-pair definition.
+    Self-dominated when s^2 tab_sq >> N <m_x, m_y>. See
     :func:`self_cross_ratio_model` for the terms of model.md's student at theta0.
     """
     N = check_int("N", N, 2)
@@ -393,9 +412,10 @@ def self_cross_ratio_model(
     are averaged exactly: ``P(w=i, l=j) = 2 pi_i pi_j Phi((m_i - m_j)/sqrt2)``). Returns
     ``tab_sq`` = E||mu_x^tab||^2, ``shared_sq`` = E||m_x||^2, ``shared_dot`` = <m_x, m_y>
     for independent prompts (= ||E m_x||^2, unbiased pair estimator), ``second_moment`` =
-    E||G_x||^2 (with ``*_se`` Monte Carlo errors) and, when the student has N,
-    ``ratio_mean`` (progress on an independent pair) and ``ratio_trained`` (model.md's
-    trained-pair progress) of self- to cross-term.
+    E||G_x||^2 (with ``*_se`` Monte Carlo errors) and, when the student has N, the self- to
+    cross-term ratio ``ratio_loss`` (the model's loss progress, newest independent pair;
+    ``ratio_mean`` is the same value, kept as an alias) and ``ratio_trained`` (THEORY.md's
+    literal trained-pair definition).
     """
     from theory.drift import _check_student
 
@@ -439,7 +459,8 @@ def self_cross_ratio_model(
     if "N" in st:
         N = check_int("student['N']", st["N"], 2)
         den = (N - 1) * shared_dot
-        out["ratio_mean"] = (out["tab_sq"] + out["shared_sq"]) / den if den else math.inf
+        out["ratio_loss"] = (out["tab_sq"] + out["shared_sq"]) / den if den else math.inf
+        out["ratio_mean"] = out["ratio_loss"]
         out["ratio_trained"] = out["second_moment"] / den if den else math.inf
     return out
 
@@ -460,10 +481,14 @@ def random_walk_sd(eta: float, var_proj: Any, n_eff: Any, rounds: Any) -> Any:
 
 def loss_progress_factor(p: Any, h: Any) -> Any:
     """T2 away from theta0: ``p sigmoid(-h)^2 + (1 - p) sigmoid(h)^2``, the orientation part of
-    E||G_x||^2 for a mixed pair with right-oriented margin h (model.md's loss progress).
+    E||G_x||^2 for a mixed pair with right-oriented margin h: the self-term of THEORY.md's
+    literal (trained-pair) progress, not the model's loss progress.
 
     1/4 at theta0 for every p (orientation-blind); ``p (1 - p)`` at DPO's fixed point
-    h* = logit(p), largest for undecided prompts.
+    h* = logit(p), largest for undecided prompts. The model's loss progress (newest,
+    independent pair) has self-term ~ ||mu_x||^2, whose orientation part is
+    ``(p sigmoid(-h) - (1 - p) sigmoid(h))^2 = (p - sigmoid(h))^2``: ``(p - 1/2)^2`` at theta0,
+    0 at the fixed point.
     """
     check_range("p", p, 0.0, 1.0)
     hh = np.asarray(h, float)
@@ -474,9 +499,13 @@ def loss_progress_factor(p: Any, h: Any) -> Any:
 def proportional_gate_stability(lam: float, g2: float, c: float, N: int) -> dict[str, Any]:
     """T2b: linear stability of the proportional gate's mean progress map (homogeneous prompts).
 
-    Mean map (first order, loss progress on the trained pair, every pair non-void):
+    Mean map (first order, every pair non-void):
     ``S_x <- (1 - lam) S_x + lam eta [P_x (g2 - c) + c]`` with ``P = S / sum S``, where
-    ``g2 = E||G_x||^2`` (self-term, trained pair) and ``c = <mu_x, mu_y>`` (cross-term, y != x).
+    ``c = <mu_x, mu_y>`` (cross-term, y != x) and ``g2`` is the self coefficient: for the
+    model's loss progress (newest, independent pair) ``g2 = ||mu_x||^2``; for THEORY.md's literal
+    trained-pair progress ``g2 = E||G_x||^2 = ||mu_x||^2 + tr Sigma_x``. The map is the same
+    in both readings (the newest-pair progress of round t scores the step of round t - 1, whose
+    weights came from S(t - 1)); only g2 differs.
     At the uniform fixed point ``S* = eta ((g2 - c)/N + c)`` the Jacobian has eigenvalue
     ``1 - lam`` on the total and
 
@@ -497,3 +526,101 @@ def proportional_gate_stability(lam: float, g2: float, c: float, N: int) -> dict
     eig = 1.0 - lam * N * c / den
     regime = "neutral" if c == 0 else ("stable" if eig < 1 else "unstable")
     return {"eigen_total": 1.0 - lam, "eigen_imbalance": float(eig), "regime": regime}
+
+
+def progress_snr_model(
+    alpha: float,
+    kappa: float,
+    student: Any,
+    *,
+    B: int = 32,
+    lam: float = 0.3,
+    beta: float = 1.0,
+    rounds: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """T2/T2b: signal-to-noise of the model's loss progress and of its EMA S_x, at theta0.
+
+    One draw of model.md's student (N train prompts, features, frozen verdicts; n = 2,
+    homogeneous V(alpha, kappa), uniform replay with a batch of B drawn with replacement).
+    Each of ``rounds`` independent rounds draws every prompt's pair, the batch, the update
+    ``U = sum_y w_y G_y`` and every prompt's newest pair G'_x (independent of U), and records
+    the first-order progress ``P_x / eta = <G'_x, U>`` (tabular block: only x's own pair
+    enters, with weight w_x; shared block: every prompt's pair). Held at theta0, so rounds are
+    independent and the EMA ``S_x = lam sum_k (1 - lam)^k P_x(t - k)`` has standard deviation
+    ``sd(P_x) sqrt(lam / (2 - lam))``.
+
+    Returns the drawn shared features ``phi`` (N, K, d_s) and frozen ``verdicts`` (N, K),
+    per-prompt ``mean`` and ``sd`` of P_x / eta (arrays, with ``mean_se``), ``mu2_tab``
+    (||mu_x^tab||^2, pairs averaged exactly) and summaries:
+    ``snr_single`` = median |mean| / sd (one round's progress), ``snr_ema`` = the same for S_x,
+    ``separation_ema`` = (between-prompt sd of the means) / (median sd of S_x): how well the
+    smoothed signal can rank prompts by their expected progress (>> 1 needed for a gate to
+    separate prompt types), and ``corr_mu2`` = correlation across prompts of the mean progress
+    with the prompt's own ||mu_x^tab||^2 (the self-term's orientation signal).
+    """
+    from theory.drift import _check_student
+
+    st = _check_student(student, need_n=True)
+    check_range("alpha", alpha, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0)
+    check_range("lam", lam, 0.0, 1.0, lo_open=True)
+    B = check_int("B", B, 1)
+    R = check_int("rounds", rounds, 2)
+    N, K, d = st["N"], st["K"], st["d_s"]
+    mu, s, b = float(st["mu"]), float(st["s"]), float(st["b"])
+    rng = np.random.default_rng(seed)
+    phi = rng.standard_normal((N, K, d))
+    phi[:, 0, 0] += mu
+    logits = b * phi[..., 0]
+    pi = np.exp(logits - logits.max(1, keepdims=True))
+    pi /= pi.sum(1, keepdims=True)
+    U0 = rng.random((N, K))
+    v = np.where(np.arange(K) == 0, U0 < alpha, U0 >= alpha).astype(float)
+    m = kappa * (2 * v - 1)
+    cdf = np.cumsum(pi, 1)
+    half = beta / 2
+
+    def draw():
+        """One pair per prompt: winner / loser candidate indices, (N,) each."""
+        u = rng.random((N, 2))
+        cand = np.minimum((u[..., None] > cdf[:, None, :]).sum(-1), K - 1)
+        score = np.take_along_axis(m, cand, 1) + rng.standard_normal((N, 2))
+        i = np.arange(N)
+        return cand[i, score.argmax(1)], cand[i, score.argmin(1)]
+
+    P = np.empty((R, N))
+    i = np.arange(N)
+    for r in range(R):
+        w_c, l_c = draw()
+        wts = np.bincount(rng.integers(0, N, B), minlength=N) / B
+        sh = half * (phi[i, w_c] - phi[i, l_c])  # (N, d)
+        U_sh = wts @ sh
+        nw_c, nl_c = draw()
+        sh_new = half * (phi[i, nw_c] - phi[i, nl_c])
+        # tabular: <s(e_nw - e_nl), s(e_w - e_l)> (beta/2)^2 w_x
+        tab = ((nw_c == w_c) * 1.0 - (nw_c == l_c) - (nl_c == w_c) + (nl_c == l_c)) * (w_c != l_c)
+        tab = tab * (nw_c != nl_c) * (half * s) ** 2 * wts
+        P[r] = tab + sh_new @ U_sh
+    mean, sd = P.mean(0), P.std(0, ddof=1)
+    # each prompt's own tabular mean direction, exact over pairs (n = 2)
+    Pw = 2 * pi[:, :, None] * pi[:, None, :] * ndtr((m[:, :, None] - m[:, None, :]) / math.sqrt(2))
+    Pw[:, np.arange(K), np.arange(K)] = 0.0
+    net = Pw.sum(2) - Pw.sum(1)
+    mu2_tab = half**2 * s**2 * (net**2).sum(1)
+    sd_ema = sd * math.sqrt(lam / (2 - lam))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = np.abs(mean) / sd
+    corr = float(np.corrcoef(mean, mu2_tab)[0, 1]) if mean.std() > 0 and mu2_tab.std() > 0 else 0.0
+    return {
+        "phi": phi,
+        "verdicts": v,
+        "mean": mean,
+        "sd": sd,
+        "mean_se": sd / math.sqrt(R),
+        "mu2_tab": mu2_tab,
+        "snr_single": float(np.median(snr)),
+        "snr_ema": float(np.median(np.abs(mean) / sd_ema)),
+        "separation_ema": float(mean.std(ddof=1) / np.median(sd_ema)),
+        "corr_mu2": corr,
+    }

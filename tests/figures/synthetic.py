@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
-from sim.reproduce import MISMATCH_MIX
 from sim.results import write_results
 
 R = 8
@@ -137,38 +136,82 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         ),
     )
 
-    md = np.array([[0.003, -0.003, -0.004], [0.002, 0.004, 0.003]])[:, :, None]
+    # regimes: self-dominated (mismatch), s -> 0 (wrong consensus), default student (boundary);
+    # gates: uniform, rank, proportional, rank/reward
+    md = np.array(
+        [
+            [0.003, -0.003, -0.004, -0.003],
+            [-0.006, -0.012, -0.015, -0.009],
+            [0.002, 0.003, 0.002, 0.002],
+        ]
+    )[:, :, None]
     write_results(
         root / "mismatch.nc",
-        {"regime": np.arange(2), "gate": np.arange(3), "seed": np.arange(S), **_rounds()},
         {
-            "heldout_acc": (("regime", "gate", "seed", "round"), _walk(rng, (2, 3, S), md)),
+            "regime": np.arange(3),
+            "gate": np.arange(4),
+            "seed": np.arange(S),
+            "sign": np.arange(2),
+            **_rounds(),
+        },
+        {
+            "heldout_acc": (("regime", "gate", "seed", "round"), _walk(rng, (3, 4, S), md)),
             "frac_wrong": (
                 ("regime", "gate", "seed", "step"),
-                0.1 + 0.05 * rng.random((2, 3, S, R)),
+                0.1 + 0.05 * rng.random((3, 4, S, R)),
+            ),
+            "wrong_type_mass": (
+                ("regime", "gate", "seed", "step"),
+                0.15 + 0.1 * rng.random((3, 4, S, R)),
+            ),
+            "theory_self_cross": (("regime",), np.array([13.7, 0.03, 0.5])),
+            "theory_uniform_drift": (("regime",), np.array([0.0004, -0.004, 0.0006])),
+            "theory_uniform_drift_se": (("regime",), np.full(3, 1e-5)),
+            "theory_mismatch_signs": (
+                ("regime", "sign"),
+                np.array([[0.035, -0.66], [-0.35, -0.85], [0.035, -0.66]]),
             ),
         },
         _attrs(
             "mismatch",
-            {"mix": MISMATCH_MIX},
-            regime_names=json.dumps(["large s", "s → 0"]),
-            gate_names=json.dumps(["uniform", "rank", "rank/reward"]),
+            {"regimes": {}},
+            regime_names=json.dumps(["self-dominated", "s → 0", "default student"]),
+            regime_roles=json.dumps(["mismatch", "consensus", "boundary"]),
+            gate_names=json.dumps(["uniform", "rank", "proportional", "rank/reward"]),
         ),
     )
 
-    pred = rng.random(20) * 0.01
+    # T2: per-prompt batch means (20 batches) around each form's prediction; the trained-pair
+    # reading exceeds the fresh-pair one by 0.004 (the variance term); the noise is centred per
+    # prompt so that each reading's mean is exactly its prediction
+    P, NB = 20, 20
+
+    def noise():
+        e = 0.002 * rng.standard_normal((NB, P))
+        return e - e.mean(0)
+
+    pred = rng.random(P) * 0.01
+    fresh_b = pred + noise()
+    trained_b = pred + 0.004 + noise()
     write_results(
         root / "variance.nc",
-        {"prompt": np.arange(20)},
+        {"prompt": np.arange(P), "batch": np.arange(NB)},
         {
             "predicted_fresh": (("prompt",), pred),
             "predicted_trained": (("prompt",), pred + 0.004),
-            "predicted_fresh_se": (("prompt",), np.full(20, 0.0002)),
-            "predicted_trained_se": (("prompt",), np.full(20, 0.0002)),
-            "measured_fresh": (("prompt",), pred + 0.0005 * rng.standard_normal(20)),
-            "measured_trained": (("prompt",), pred + 0.004 + 0.0005 * rng.standard_normal(20)),
-            "measured_fresh_se": (("prompt",), np.full(20, 0.0005)),
-            "measured_trained_se": (("prompt",), np.full(20, 0.0005)),
+            "predicted_fresh_se": (("prompt",), np.full(P, 0.0002)),
+            "predicted_trained_se": (("prompt",), np.full(P, 0.0002)),
+            "measured_fresh": (("prompt",), fresh_b.mean(0)),
+            "measured_trained": (("prompt",), trained_b.mean(0)),
+            "measured_fresh_se": (("prompt",), fresh_b.std(0, ddof=1) / np.sqrt(NB)),
+            "measured_trained_se": (("prompt",), trained_b.std(0, ddof=1) / np.sqrt(NB)),
+            "measured_fresh_batches": (("batch", "prompt"), fresh_b),
+            "measured_trained_batches": (("batch", "prompt"), trained_b),
+            "measured_fresh_skew": (("prompt",), np.full(P, 2.0)),
+            "measured_trained_skew": (("prompt",), np.full(P, 2.0)),
+            "measured_fresh_kurt": (("prompt",), np.full(P, 10.0)),
+            "measured_trained_kurt": (("prompt",), np.full(P, 10.0)),
+            "seed_of_prompt": (("prompt",), np.repeat(np.arange(2), P // 2)),
         },
         _attrs("variance", {"draws": 1000, "alpha": 0.7, "kappa": 1.0, "eta": 0.05}),
     )

@@ -16,6 +16,7 @@ import pytest
 from figures import FIGURES
 from sim import claims as claims_mod
 from sim import reproduce as rp
+from sim.results import read_results, write_results
 from tests.figures import synthetic
 from theory.util import UsageError
 
@@ -210,8 +211,90 @@ def test_t2_claims_tell_the_two_progress_readings_apart(synth):
     fresh = claims_mod.claim_variance(synth, pair="fresh")
     trained = claims_mod.claim_variance(synth, pair="trained")
     assert fresh.holds and trained.holds
+    assert (fresh.kind, trained.kind) == ("claim", "boundary")  # trained: counter-example row
+    assert "newest pair, after the update" in fresh.statement
+    assert "counter-example" in trained.statement
     assert "the other form (trained) the mean z is -" in fresh.decision
     assert "the other form (fresh) the mean z is +" in trained.decision
+    assert "df = 19" in fresh.decision and "slope" in fresh.decision
+
+
+@pytest.fixture
+def own(synth, tmp_path) -> Path:
+    """A private copy of the synthetic results (for tests that edit them)."""
+    import shutil
+
+    return Path(shutil.copytree(synth, tmp_path / "own"))
+
+
+def _edit(path, name, fn):
+    res = read_results(path)
+    dims, arr = res.data[name]
+    res.data[name] = (dims, fn(arr.copy()))
+    write_results(path, res.coords, res.data, res.attrs)
+
+
+def test_t2_fails_on_one_prompt_far_from_its_prediction(own):
+    # one prompt's batch means shifted by 10 of their SDs: the per-prompt rule must catch it
+    def shift(b):
+        b[:, 3] += 10 * 0.002
+        return b
+
+    _edit(own / "variance.nc", "measured_fresh_batches", shift)
+    c = claims_mod.claim_variance(own, pair="fresh")
+    assert not c.holds and "max |z|" in c.decision
+
+
+def test_t2_fails_when_the_slope_is_off(own):
+    # every prompt 25% above its prediction: per-prompt z's stay small-ish, the slope does not
+    _edit(own / "variance.nc", "measured_fresh_batches", lambda b: b * 1.25)
+    c = claims_mod.claim_variance(own, pair="fresh")
+    assert not c.holds
+
+
+def test_t3_rows_and_kinds(synth):
+    t3 = claims_mod.claim_mismatch(synth)
+    assert t3.holds and t3.kind == "claim"
+    assert "self/cross ratio of the model's loss progress 13.7" in t3.decision
+    assert "confidently-wrong prompt type" in t3.decision
+    for gate in ("proportional", "rank/reward"):
+        c = claims_mod.claim_mismatch(synth, gate=gate)
+        assert c.holds and c.kind == "boundary"
+    # default student: no mismatch observed, as theory expects there (boundary row)
+    d = claims_mod.claim_mismatch(synth, role="boundary")
+    assert d.holds and d.kind == "boundary" and d.id == "T3-default"
+    cons = claims_mod.claim_consensus(synth)
+    assert cons.holds and cons.kind == "claim"
+
+
+def test_t3_fails_without_a_mismatch(own):
+    # the rank gate gains in the self-dominated regime: no mismatch, T3 fails
+    def flip(h):
+        h[0, 1] = 0.45 + (h[0, 1] - 0.45) * -1.0
+        return h
+
+    _edit(own / "mismatch.nc", "heldout_acc", flip)
+    assert not claims_mod.claim_mismatch(own).holds
+
+
+def test_t3_default_fails_if_a_mismatch_appears_there(own):
+    def flip(h):
+        h[2, 1] = 0.45 - (h[2, 1] - 0.45) * 2.0
+        return h
+
+    _edit(own / "mismatch.nc", "heldout_acc", flip)
+    assert not claims_mod.claim_mismatch(own, role="boundary").holds
+
+
+def test_boundary_rows_do_not_count_in_the_headline(synth):
+    rows = claims_mod.evaluate(synth)
+    kinds = {c.id: c.kind for c in rows}
+    assert kinds["T4-rank"] == kinds["T2-trained"] == kinds["T3-default"] == "boundary"
+    assert kinds["T3"] == kinds["T2"] == kinds["T4"] == "claim"
+    md = claims_mod.claims_markdown(rows)
+    main = [c for c in rows if c.kind == "claim"]
+    assert f"{sum(c.holds for c in main)} of {len(main)} claims hold" in md
+    assert "| T4-rank | boundary |" in md
 
 
 def test_progress_experiment_matches_both_first_order_forms():

@@ -107,6 +107,16 @@ def test_cli_predict_json_below_threshold(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["side"] == "below" and out["drift_sign"] == -1
     assert out["a_pair"] == pytest.approx(theory.pair_accuracy(0.3, 2.0))
+    # rank gate: no closed form for the model's loss progress nor the trained-pair reading
+    assert out["gate_amplification"] is None and out["gate_amplification_trained_pair"] is None
+    assert "gate_amplification_loss_progress" not in out
+
+
+def test_predict_proportional_gate_loss_vs_trained_pair():
+    out = theory.predict(0.3, 2.0, gate="proportional")
+    assert out["gate_amplification"] == pytest.approx(1 / (0.3**2 + 0.7**2))
+    assert out["gated_drift_rate"] == pytest.approx(out["drift_rate"] / (0.3**2 + 0.7**2))
+    assert out["gate_amplification_trained_pair"] == 1.0
 
 
 def test_cli_predict_table(capsys):

@@ -18,8 +18,11 @@ def test_T3_example_signs():
     assert out["uniform_sign"] == 1 and out["gated_sign"] == -1 and out["mismatch"]
     assert out["uniform"] == pytest.approx(0.85 * 0.2 - 0.15 * 0.9)
     assert out["cubic"] == pytest.approx(0.85 * 0.2**3 - 0.15 * 0.9**3)
-    # the model's trained-pair loss progress is p-blind at theta0: no mismatch at first order
-    assert not theory.mismatch_signs([0.6, 0.05], [0.85, 0.15], weights="loss")["mismatch"]
+    # the model's loss progress (newest pair) has THEORY.md's weights (2p - 1)^2 ("mu2")
+    for name in ("loss", "mu2"):
+        assert theory.mismatch_signs([0.6, 0.05], [0.85, 0.15], weights=name) == out
+    # THEORY.md's literal trained-pair progress is p-blind at theta0: no first-order mismatch
+    assert not theory.mismatch_signs([0.6, 0.05], [0.85, 0.15], weights="trained")["mismatch"]
 
 
 @given(

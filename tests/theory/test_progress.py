@@ -68,15 +68,22 @@ def test_T2_gate_amplification_values():
     assert theory.gate_amplification(0.3, 2.0, "uniform") == 1.0
     assert theory.gate_amplification(0.3, 2.0, "proportional") == pytest.approx(1 / 0.58)
     assert theory.gate_amplification(0.3, 2.0, "threshold") == pytest.approx(1 / 0.58)
-    assert theory.gate_amplification(0.3, 2.0, "proportional", progress="loss") == 1.0
+    # default = the model's loss progress (newest, independent pair); "mean" is its alias
+    for prog in ("loss", "mean", "reward"):
+        amp = theory.gate_amplification(0.3, 2.0, "proportional", progress=prog)
+        assert amp == pytest.approx(1 / 0.58)
+    # THEORY.md's literal trained-pair progress is p-blind at theta0
+    assert theory.gate_amplification(0.3, 2.0, "proportional", progress="trained") == 1.0
+    with pytest.raises(ValueError, match="progress"):
+        theory.gate_amplification(0.3, 2.0, "proportional", progress="newest")
     assert math.isnan(theory.gate_amplification(0.3, 2.0, "rank"))
     with pytest.raises(ValueError, match="gate"):
         theory.gate_amplification(0.3, 2.0, "foo")
 
 
-def test_T2_self_term_includes_variance_counterexample():
-    """paper/model.md's loss progress is measured on the trained pair: the self-term is
-    eta E||G||^2 (orientation-blind), not THEORY.md's eta ||mu||^2 = eta (E||G||^2 - tr Sigma).
+def test_T2_trained_pair_progress_adds_variance_counterexample():
+    """THEORY.md's literal definition (progress measured on the trained pair) has self-term
+    eta E||G||^2 (orientation-blind), not its own eta ||mu||^2 = eta (E||G||^2 - tr Sigma).
 
     One tabular prompt, K = 2, B = N = 1 (w = 1), theta0; exact loss change on the trained pair.
     """
@@ -118,9 +125,11 @@ def test_T2_pair_direction_moments_closed_forms_K2():
 
 
 def test_T2_expected_progress_first_order_monte_carlo():
-    """E[P_x] / eta = E[w_x] E||G_x||^2 + sum_{y!=x} E[w_y] <mu_x, mu_y> on the model's round.
+    """Progress on a fresh pair drawn after the update (paper/model.md's loss progress) has mean
+    eta (E[w_x] (E||G_x||^2 - tr Sigma_x) + cross) = THEORY.md's T2; progress on the trained pair
+    (THEORY.md's literal definition) has E[w_x] E||G_x||^2 instead (counter-example).
 
-    K = 2 prompts with tabular and shared features, random batch, exact loss change, small eta.
+    K = 2, 3 prompts with tabular and shared features, random batch, exact loss change, small eta.
     """
     rng = np.random.default_rng(6)
     N, K, d, B, s, beta, eta, reps = 3, 2, 3, 2, 0.8, 1.0, 1e-3, 20_000
@@ -132,21 +141,29 @@ def test_T2_expected_progress_first_order_monte_carlo():
         for y in range(K):
             feats[x, y, x * K + y] = s
             feats[x, y, N * K :] = shared[x, y]
-    G = np.zeros((reps, N, feats.shape[-1]))
-    for x in range(N):
-        cand = (rng.random((reps, 2)) > pis[x, 0]).astype(int)
-        v = verdicts[x][cand]
-        score = kappa * (2 * v - 1) + rng.standard_normal((reps, 2))
-        w = cand[np.arange(reps), score.argmax(1)]
-        lo = cand[np.arange(reps), score.argmin(1)]
-        G[:, x] = beta / 2 * (feats[x, w] - feats[x, lo])
+
+    def draw_pairs():
+        G = np.zeros((reps, N, feats.shape[-1]))
+        for x in range(N):
+            cand = (rng.random((reps, 2)) > pis[x, 0]).astype(int)
+            v = verdicts[x][cand]
+            score = kappa * (2 * v - 1) + rng.standard_normal((reps, 2))
+            w = cand[np.arange(reps), score.argmax(1)]
+            lo = cand[np.arange(reps), score.argmin(1)]
+            G[:, x] = beta / 2 * (feats[x, w] - feats[x, lo])
+        return G
+
+    G = draw_pairs()  # the pairs the update trains on
+    G_new = draw_pairs()  # each prompt's newest pair, drawn after the update (independent)
     batch = rng.integers(0, N, (reps, B))
     wts = np.zeros((reps, N))
     np.add.at(wts, (np.arange(reps)[:, None], batch), 1.0 / B)
     dtheta = eta * (wts[..., None] * G).sum(1)
     h1 = (G / (beta / 2) * dtheta[:, None]).sum(-1) * beta  # margin after the step
     P = (math.log(2) - np.log1p(np.exp(-h1))) / eta
-    mus, traces = [], []
+    h1_new = (G_new / (beta / 2) * dtheta[:, None]).sum(-1) * beta
+    P_new = (math.log(2) - np.log1p(np.exp(-h1_new))) / eta
+    mus, traces, seconds = [], [], []
     for x in range(N):
         p = ndtr(kappa * (2 * verdicts[x, 0] - 1 - (2 * verdicts[x, 1] - 1)) / math.sqrt(2))
         both = theory.pair_direction_moments(pis[x], p, s=s, beta=beta, shared=shared[x])
@@ -155,12 +172,20 @@ def test_T2_expected_progress_first_order_monte_carlo():
         mu[N * K :] = both["mean"][K:]
         mus.append(mu)
         traces.append(both["trace_cov"])
+        seconds.append(both["second_moment"])
     ep = theory.expected_progress(np.array(mus), np.full(N, 1 / N), 1.0, trace_sigma=traces)
+    # THEORY.md's self-term: eta w (second moment minus variance)
+    np.testing.assert_allclose(ep["self"], (np.array(seconds) - np.array(traces)) / N)
     for x in range(N):
         se = P[:, x].std(ddof=1) / math.sqrt(reps)
         assert abs(P[:, x].mean() - ep["total_trained"][x]) <= 4 * se + 5 * eta
-        # THEORY.md's self-term (||mu_x||^2, no variance) is rejected
+        # on the trained pair THEORY.md's self-term (||mu_x||^2, no variance) is rejected
         assert abs(P[:, x].mean() - ep["total"][x]) > 8 * se
+        # on the newest (independent) pair, i.e. model.md's loss progress, it holds
+        se_new = P_new[:, x].std(ddof=1) / math.sqrt(reps)
+        assert abs(P_new[:, x].mean() - ep["total"][x]) <= 4 * se_new + 5 * eta
+        # ... and the trained-pair formula (variance added) is rejected for it
+        assert abs(P_new[:, x].mean() - ep["total_trained"][x]) > 8 * se_new
     np.testing.assert_allclose(ep["self"] + ep["cross"], ep["total"])
 
 
@@ -252,14 +277,14 @@ def test_T2_self_cross_terms_of_model_student():
     se = math.hypot(terms["shared_dot_se"], 2 * (beta / 2) ** 2 * abs(D) * D_se)
     assert abs(terms["shared_dot"] - (beta / 2 * D) ** 2) <= 4 * se
     assert terms["shared_dot"] > 8 * se
-    assert terms["ratio_trained"] > terms["ratio_mean"]
+    assert terms["ratio_trained"] > terms["ratio_loss"] == terms["ratio_mean"]
     # at alpha = 1/2 there is no consensus: the cross-term vanishes (to Monte Carlo error)
     half = theory.self_cross_ratio_model(0.5, kappa, st_, beta=beta, n_samples=1 << 14)
     assert abs(half["shared_dot"]) <= 4 * half["shared_dot_se"]
 
 
 @given(st.floats(0.01, 0.99))
-def test_T2_loss_progress_factor_blind_at_theta0_favours_undecided_at_fixed_point(p):
+def test_T2_trained_pair_progress_factor_blind_at_theta0_favours_undecided_at_fixed_point(p):
     assert theory.loss_progress_factor(p, 0.0) == pytest.approx(0.25)
     h_star = theory.dpo_fixed_point(p)
     assert theory.loss_progress_factor(p, h_star) == pytest.approx(p * (1 - p))
@@ -295,3 +320,31 @@ def test_T2b_proportional_gate_mean_map_jacobian(c):
     expected = np.sort([out["eigen_total"]] + [out["eigen_imbalance"]] * (N - 1))
     np.testing.assert_allclose(eig, expected, atol=1e-6)
     assert out["regime"] == {0.0: "neutral", 0.05: "stable", -0.002: "unstable"}[c]
+
+
+def test_T2b_progress_snr_model_mean_matches_first_order_formula():
+    """The model's loss progress (newest pair) in progress_snr_model has, prompt by prompt,
+    mean <mu_x, sum_y E[w_y] mu_y> with mu_x from the exact pair law (K = 2: pair_direction_
+    moments), and the EMA's noise is sd(P) sqrt(lam / (2 - lam))."""
+    st_ = dict(d_s=3, K=2, mu=1.0, s=1.5, b=0.4, N=12)
+    alpha, kappa, beta, lam = 0.3, 1.5, 1.0, 0.3
+    out = theory.progress_snr_model(alpha, kappa, st_, B=4, lam=lam, beta=beta, rounds=6000, seed=3)
+    phi, v = out["phi"], out["verdicts"]
+    tab, sh = [], []
+    for x in range(st_["N"]):
+        logits = st_["b"] * phi[x, :, 0]
+        pi = np.exp(logits - logits.max())
+        pi /= pi.sum()
+        p = ndtr(kappa * ((2 * v[x, 0] - 1) - (2 * v[x, 1] - 1)) / math.sqrt(2))
+        mom = theory.pair_direction_moments(pi, p, s=st_["s"], beta=beta, shared=phi[x])
+        tab.append(mom["mean"][:2])
+        sh.append(mom["mean"][2:])
+    tab, sh = np.array(tab), np.array(sh)
+    exact = ((tab**2).sum(1) + sh @ sh.sum(0)) / st_["N"]
+    z = (out["mean"] - exact) / out["mean_se"]
+    assert np.all(np.abs(z) <= 4.5)
+    assert abs(np.mean(z**2) - 1) <= 4 * math.sqrt(2 / z.size)
+    np.testing.assert_allclose(out["mu2_tab"], (tab**2).sum(1), rtol=1e-10, atol=1e-15)
+    # not trivially met: undecided prompts have mean 0 exactly, the others are resolved
+    assert np.sum(np.abs(exact) / out["mean_se"] > 8) >= 4
+    assert out["snr_ema"] == pytest.approx(out["snr_single"] * math.sqrt((2 - lam) / lam))
