@@ -8,6 +8,11 @@ errors at every grid point" uses k = max(3, Bonferroni-corrected t quantile) so 
 of a false alarm over the whole grid stays near 5%. Nothing here is tuned to an outcome: when a
 claim fails in the model, the report says so.
 
+Every row has a ``kind``: ``claim`` (a THEORY.md claim or a "What the simulator must show" item;
+a failing one makes ``selfdpo reproduce`` exit 1) or ``boundary`` (where higher-order effects
+take over, a counter-example to a literal wording, or a variant under another gate; reported,
+never decides the exit status).
+
 Output: ``claims.json`` (list of rows), ``claims.md`` (a table) and, for the paper,
 ``claims_table.tex`` and ``claims_macros.tex``.
 """
@@ -602,9 +607,24 @@ def claim_neff(results_dir: Path, gate: str = "rank") -> Claim:
 
 
 def _mismatch(results_dir: Path):
+    """The mismatch sweep and the held-out change over T3's early window, per regime and gate.
+
+    The window is theory's horizon (theory.mismatch_horizon: rounds until the confidently-wrong
+    type's own direction halves under DPO's saturation, so the mismatch fades) of the
+    self-dominated regime, rounded up, the same for every regime ("over the same early
+    window"); R/4 when the file has no horizon.
+    """
     res, file = _load(results_dir, "mismatch")
     h = res["heldout_acc"]  # (regime, gate, seed, round)
-    r_e = max((h.shape[-1] - 1) // 4, 1)
+    R = h.shape[-1] - 1
+    r_e = max(R // 4, 1)
+    if "theory_horizon" in res.data:
+        try:
+            hz = float(res["theory_horizon"][_regime_index(res, "mismatch")])
+            if math.isfinite(hz):
+                r_e = int(min(max(math.ceil(hz), 1), R))
+        except KeyError:
+            pass
     early = h[..., r_e] - h[..., 0]  # (regime, gate, seed)
     return res, file, early, r_e
 
@@ -630,6 +650,26 @@ def _type_mass(res: Results, r: int, g: int, r_e: int) -> tuple[float, float, fl
     m = res["wrong_type_mass"][r, g][:, :r_e].mean(axis=-1)  # (seed,)
     mm, lo, hi, _ = mean_ci(m, axis=0)
     return _f(mm), _f(lo), _f(hi)
+
+
+def _critical_mass(res: Results, r: int) -> tuple[float, float]:
+    """Replay mass on the wrong type: the first-order critical value and theory's (2p-1)^2 one.
+
+    With two prompt types (K = 2: m_x = (2 p_x - 1) m_x^0) the shared-block drift under replay
+    P goes as (1 - m)(2 p_1 - 1) + m (2 p_2 - 1) for mass m on type 2 (p_2 < 1/2), which is < 0
+    iff m > (2 p_1 - 1) / ((2 p_1 - 1) + (1 - 2 p_2)). THEORY.md's self-dominated weights
+    (2p - 1)^2 give m = f_2 (2 p_2 - 1)^2 / sum_t f_t (2 p_t - 1)^2. NaN if not of that form.
+    """
+    cfg = json.loads(res.attrs.get("config", "{}"))
+    try:
+        mix = cfg["regimes"][_names(res, "regime")[r]]["mix"]
+        (f1, p1), (f2, p2) = sorted(zip(mix["fractions"], mix["p"]), key=lambda t: -t[1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return math.nan, math.nan
+    if not p1 > 0.5 > p2:
+        return math.nan, math.nan
+    d1, d2 = 2 * p1 - 1, 2 * p2 - 1
+    return d1 / (d1 - d2), f2 * d2**2 / (f1 * d1**2 + f2 * d2**2)
 
 
 def claim_mismatch(results_dir: Path, gate: str = "rank", role: str = "mismatch") -> Claim:
@@ -673,15 +713,18 @@ def claim_mismatch(results_dir: Path, gate: str = "rank", role: str = "mismatch"
     ratio = float(res["theory_self_cross"][r]) if "theory_self_cross" in res.data else math.nan
     tm_g, tm_glo, tm_ghi = _type_mass(res, r, g, r_e)
     tm_u = _type_mass(res, r, u, r_e)[0]
+    m_star, m_theory = _critical_mass(res, r)
     decision = (
         f"{_names(res, 'regime')[r]}: theory's self/cross ratio of the model's loss progress "
         f"{ratio:.3g} (min over prompt types; self-dominated needs >> 1); early window {r_e} "
-        f"rounds, {early.shape[-1]} paired seeds: uniform {_ci_text(mu_, lou, hiu, 100, ' pp')}"
+        f"rounds (theory's horizon), {early.shape[-1]} paired seeds: uniform "
+        f"{_ci_text(mu_, lou, hiu, 100, ' pp')}"
         f" (mismatch needs > 0), {gate} {_ci_text(mg, log_, hig, 100, ' pp')} (mismatch needs "
         f"< 0), paired {gate} - uniform {_ci_text(d, dlo, dhi, 100, ' pp')}; theory's signs: "
         f"E[2p-1] {su:+.0f}, E[(2p-1)^3] {sg:+.0f}; replay mass on the confidently-wrong prompt "
         f"type (p = 0.05) over the window: {gate} {_ci_text(tm_g, tm_glo, tm_ghi)}, uniform "
-        f"{tm_u:.3g}; "
+        f"{tm_u:.3g} (first order, the gated drift is negative only if this mass exceeds "
+        f"{m_star:.3g}; THEORY.md's (2p-1)^2 weights would give {m_theory:.3g}); "
         + (
             "holds if the mismatch is observed"
             if role == "mismatch"
@@ -728,7 +771,8 @@ def claim_consensus(results_dir: Path, gate: str = "rank") -> Claim:
     decision = (
         f"{_names(res, 'regime')[r]}: theory's first-round drift of uniform replay "
         f"{100 * drift:+.3g} pp/round (sign {sign:+.0f}: the consensus), self/cross ratio "
-        f"{ratio:.3g}; early window {r_e} rounds, {early.shape[-1]} paired seeds: uniform "
+        f"{ratio:.3g}; early window {r_e} rounds (the self-dominated regime's horizon), "
+        f"{early.shape[-1]} paired seeds: uniform "
         f"{_ci_text(mu_, lou, hiu, 100, ' pp')} (must have theory's sign), sign-adjusted "
         f"{gate} minus uniform {_ci_text(m, lo, hi, 100, ' pp')} (must be > 0); replay mass on "
         f"the p = 0.05 type: {gate} {tm_g:.3g}, uniform {tm_u:.3g}"
@@ -781,7 +825,7 @@ def claim_variance(results_dir: Path, pair: str = "fresh") -> Claim:
         return unavailable(cid, statement, str(exc), sweep="variance", kind=kind)
     meta = _meta(res, file, "variance")
     cfg = json.loads(res.attrs.get("config", "{}"))
-    pred, meas = res[f"predicted_{pair}"], res[f"measured_{pair}"]
+    pred = res[f"predicted_{pair}"]
     pred_se = res[f"predicted_{pair}_se"] if f"predicted_{pair}_se" in res.data else 0.0
     n_p = len(pred)
     if f"measured_{pair}_batches" not in res.data:
@@ -974,7 +1018,7 @@ def claims_markdown(claims: list[Claim]) -> str:
         "# Claims report",
         "",
         f"{sum(c.holds for c in main)} of {len(main)} claims hold (kind `claim`: THEORY.md "
-        "claims and \"What the simulator must show\" items; a failing one makes `reproduce` "
+        'claims and "What the simulator must show" items; a failing one makes `reproduce` '
         f"exit 1). {sum(c.holds for c in extra)} of {len(extra)} boundary rows hold (kind "
         "`boundary`: where higher-order effects take over, counter-examples to a literal "
         "wording, variants; reported only). Simulation values are seed means with 95% "
@@ -996,8 +1040,7 @@ def claims_markdown(claims: list[Claim]) -> str:
     lines += ["", "## Decision rules and outcomes", ""]
     for c in claims:
         lines.append(
-            f"- **{c.id}** ({c.kind}, {'holds' if c.holds else 'FAILS'}): "
-            f"{_md_escape(c.decision)}"
+            f"- **{c.id}** ({c.kind}, {'holds' if c.holds else 'FAILS'}): {_md_escape(c.decision)}"
         )
     return "\n".join(lines) + "\n"
 

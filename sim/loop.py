@@ -49,6 +49,7 @@ class State(NamedTuple):
 
     params: student.Params  # theta_{t-1}
     logits: Float[Array, "N K"]  # train logits at theta_{t-1}
+    probs: Float[Array, "N K"]  # pi_{theta_{t-1}}(y | x) on train prompts (softmax of logits)
     prev_logits: Float[Array, "N K"]  # train logits at theta_{t-2} (``loss`` progress)
     gate: GateState
 
@@ -77,7 +78,14 @@ def fresh_pairs(
     logits: Float[Array, "N K"], const: RunConstants, noise: RoundNoise, config: Config
 ) -> pairs_mod.Pairs:
     """Every train prompt's pair at the parameters whose train logits are ``logits``."""
-    y = pairs_mod.sample_candidates(logits, noise.u_sample)
+    return pairs_from_policy(jax.nn.softmax(logits, axis=-1), const, noise, config)
+
+
+def pairs_from_policy(
+    probs: Float[Array, "N K"], const: RunConstants, noise: RoundNoise, config: Config
+) -> pairs_mod.Pairs:
+    """Every train prompt's pair when the student's policy is pi = ``probs``."""
+    y = pairs_mod.sample_candidates(probs, noise.u_sample)
     v = verifier.call_verdicts(
         const.frozen, y, noise.u_redraw, noise.u_fresh, config.alpha, config.rho
     )
@@ -102,7 +110,8 @@ def _safe_mean(total, count):
 def init_state(const: RunConstants, config: Config) -> State:
     """State before round 1: theta0, never visited, S = 0."""
     gate = make_gate(config.gate)
-    return State(const.params0, const.logits0, const.logits0, gate.init(config.N))
+    probs0 = jax.nn.softmax(const.logits0, axis=-1)
+    return State(const.params0, const.logits0, probs0, const.logits0, gate.init(config.N))
 
 
 def round_step(
@@ -110,7 +119,7 @@ def round_step(
 ) -> tuple[State, dict[str, Float[Array, ""]]]:
     """One round t as a pure function of (state, the round's random numbers)."""
     gate = make_gate(config.gate)
-    pairs = fresh_pairs(state.logits, const, noise, config)
+    pairs = pairs_from_policy(state.probs, const, noise, config)
     D = pairs_mod.difference(pairs, config.K)
     l0 = dpo.loss(dpo.margins(state.logits, const.logits0, D, config.beta))
 
@@ -125,13 +134,14 @@ def round_step(
     weights = counts / config.B
     params = dpo.step(state.params, const.feats, const.logits0, D, weights, config)
     logits = student.train_logits(params, const.feats, config.mu, config.s)
+    probs = jax.nn.softmax(logits, axis=-1)
     gate_state = gate.visit(gate_state, counts > 0, pairs.reward, t)
 
     right, wrong = pairs_mod.orientation(pairs)
     valid = pairs.valid.astype(l0.dtype)
     trained = counts * valid
     out = {
-        "train_acc": student.accuracy(logits),
+        "train_acc": jnp.mean(probs[:, 0]),
         "heldout_acc": student.heldout_accuracy(params, const.feats, config.mu),
         "loss_trained": _safe_mean(jnp.sum(trained * l0), jnp.sum(trained)),
         "loss_fresh": _safe_mean(jnp.sum(valid * l0), jnp.sum(valid)),
@@ -144,7 +154,7 @@ def round_step(
         "pair_right": jnp.mean(right.astype(l0.dtype)),
         "pair_wrong": jnp.mean(wrong.astype(l0.dtype)),
     }
-    return State(params, logits, state.logits, gate_state), out
+    return State(params, logits, probs, state.logits, gate_state), out
 
 
 def run(config: Config, key: jax.Array) -> Trajectory:

@@ -24,9 +24,9 @@ class Pairs(NamedTuple):
     reward: Float[Array, " N"]  # mean verifier score of the n samples (``reward`` progress)
 
 
-def sample_candidates(logits: Float[Array, "N K"], u: Float[Array, "N n"]) -> Int[Array, "N n"]:
-    """n i.i.d. samples per prompt from softmax(logits), by inverse CDF of uniforms u."""
-    cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
+def sample_candidates(probs: Float[Array, "N K"], u: Float[Array, "N n"]) -> Int[Array, "N n"]:
+    """n i.i.d. samples per prompt from pi = probs (rows sum to 1), by inverse CDF of uniforms u."""
+    cdf = jnp.cumsum(probs, axis=-1)
     y = jnp.sum(u[:, :, None] >= cdf[:, None, :-1], axis=-1)
     return y.astype(jnp.int32)
 

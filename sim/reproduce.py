@@ -142,7 +142,8 @@ def plan(quick: bool) -> list[Sweep]:
     """The sweeps ``reproduce`` runs. ``quick``: fewer seeds/rounds/grid points, same claims.
 
     Every sweep of a mode uses the same seeds and rounds, so sweeps with the same gate, student
-    and n share one compiled program (see :func:`run_points`).
+    and n share one compiled program (see :func:`run_points`); ``mismatch`` (T3) has its own
+    program and more seeds (paired gate comparisons need them), ``variance`` is numpy.
     """
     if quick:
         seeds, rounds = 8, 60
@@ -219,7 +220,9 @@ def plan(quick: bool) -> list[Sweep]:
                 student="default",
                 eta=0.01,  # small step: the O(eta^2) remainder is negligible
                 seeds=2 if quick else 4,
-                draws=1000 if quick else 4000,
+                # batch means of draws // 20 draws each: skewness and excess kurtosis of single
+                # draws (about 1-2 and 8-10) shrink as 1/sqrt(m) and 1/m (claims.claim_variance)
+                draws=4000 if quick else 16000,
             ),
         ),
         Sweep(
@@ -627,7 +630,8 @@ def _mismatch_impl(config: Any, keys: Any, wrong_type: Any) -> tuple[Any, Any]:
     import jax
     import jax.numpy as jnp
 
-    from sim import dpo, pairs as pairs_mod
+    from sim import dpo
+    from sim import pairs as pairs_mod
     from sim.loop import (
         draw_noise,
         fresh_pairs,
@@ -695,6 +699,32 @@ def mismatch_runs(config: Any, seeds: int, wrong_type: np.ndarray) -> tuple[Any,
     return to_numpy(traj), np.asarray(mass, dtype=np.float64)
 
 
+def mismatch_horizon_rounds(mix: dict, student: str, overrides: dict) -> float:
+    """T3's horizon (theory.mismatch_horizon) for the confidently-wrong type of ``mix``.
+
+    Rounds until that type's mean direction halves (its progress falls to a quarter) under
+    DPO's saturation, with the student's eta, beta, s, the uniform expected batch weight
+    w = 1/N and the mixed-pair probability 2 pi_0 (1 - pi_0) averaged over theta0's prompts;
+    inf when s = 0 (no self-term to saturate).
+    """
+    f = student_fields(student, **overrides)
+    if f["s"] <= 0:
+        return math.inf
+    rng = np.random.default_rng(0)
+    K = int(f["K"])
+    z = rng.standard_normal((4096, K))
+    logits = f["b"] * (z + f["mu"] * (np.arange(K) == 0))
+    pi = np.exp(logits - logits.max(1, keepdims=True))
+    pi0 = pi[:, 0] / pi.sum(1)
+    mixed = float(np.mean(2 * pi0 * (1 - pi0)))
+    p_wrong = min(float(p) for p in mix["p"])
+    return float(
+        _theory().mismatch_horizon(
+            p_wrong, eta=f["eta"], beta=f["beta"], s=f["s"], w=1.0 / f["N"], mixed=mixed
+        )
+    )
+
+
 def theory_mixture_drift(mix: dict, student: str, overrides: dict) -> tuple[float, float]:
     """T1 for a mixture of prompt types: the first-round held-out change under uniform replay.
 
@@ -724,7 +754,7 @@ def run_mismatch(p: dict, bar: Bar) -> Payload:
     import sim
 
     regimes = list(p["regimes"])
-    rows, masses, ratios, drifts, drift_se, signs = [], [], [], [], [], []
+    rows, masses, ratios, drifts, drift_se, signs, horizons = [], [], [], [], [], [], []
     for regime in regimes:
         spec_r = dict(p["regimes"][regime])
         mix = spec_r.pop("mix")
@@ -734,6 +764,7 @@ def run_mismatch(p: dict, bar: Bar) -> Payload:
         wrong_type = a_x == 0.0
         bar(f"mismatch {regime}: theory")
         ratios.append(mismatch_self_cross(mix, p["student"], spec_r)[0])
+        horizons.append(mismatch_horizon_rounds(mix, p["student"], spec_r))
         d, dse = theory_mixture_drift(mix, p["student"], spec_r)
         drifts.append(d)
         drift_se.append(dse)
@@ -768,6 +799,7 @@ def run_mismatch(p: dict, bar: Bar) -> Payload:
     data = trajectory_data(traj, ("regime", "gate", "seed"))
     data["wrong_type_mass"] = (("regime", "gate", "seed", "step"), np.stack(masses))
     data["theory_self_cross"] = (("regime",), np.array(ratios))
+    data["theory_horizon"] = (("regime",), np.array(horizons))
     data["theory_uniform_drift"] = (("regime",), np.array(drifts))
     data["theory_uniform_drift_se"] = (("regime",), np.array(drift_se))
     data["theory_mismatch_signs"] = (("regime", "sign"), np.array(signs))
@@ -804,10 +836,11 @@ def progress_experiment(
       definition of progress), which adds the variance instead: a counter-example to that
       wording.
 
-    The moments E||G_x||^2, mu_x and tr Sigma_x come from a separate set of ``draws`` pairs, so
-    prediction and measurement have independent errors. Predictions (first order, E w = 1/N):
-    fresh = eta [ (E||G||^2 - tr Sigma)/N + cross ], trained = eta [ E||G||^2/N + cross ],
-    cross = sum_{y != x} <mu_x, mu_y>/N.
+    Predictions (first order, E w = 1/N): fresh = eta [ (E||G||^2 - tr Sigma)/N + cross ],
+    trained = eta [ E||G||^2/N + cross ], cross = sum_{y != x} <mu_x, mu_y>/N, with the moments
+    E||G_x||^2, mu_x, tr Sigma_x computed exactly from the finite n = 2 pair law (``predicted_*``,
+    SE 0); the same from a separate set of ``draws`` sampled pairs with delta-method SEs is kept
+    as ``predicted_*_mc`` (a cross-check).
     """
     rng = np.random.default_rng(seed)
     N, K, d_s = int(fields["N"]), int(fields["K"]), int(fields["d_s"])
@@ -859,6 +892,27 @@ def progress_experiment(
     se_fresh = eta * infl_fresh.std(0, ddof=1) / math.sqrt(draws)
     se_trained = eta * infl_trained.std(0, ddof=1) / math.sqrt(draws)
 
+    # exact first-order predictions: the pair law of an n = 2 pair is finite,
+    # P(w = i, l = j) = 2 pi_i pi_j Phi((m_i - m_j)/sqrt2) with m = kappa (2 v - 1), so mu_x,
+    # E||G_x||^2 and the cross-term need no sampling (the Monte Carlo moments above, kept as
+    # ``*_mc``, carry second-order errors that the delta method misses when ||mu_x|| is small)
+    m_sc = kappa * (2.0 * verdict - 1.0)  # (N, K) score means
+    from scipy.special import ndtr
+
+    win = ndtr((m_sc[:, :, None] - m_sc[:, None, :]) / math.sqrt(2.0))
+    P = 2.0 * pi[:, :, None] * pi[:, None, :] * win
+    P[:, np.arange(K), np.arange(K)] = 0.0  # void pairs carry no direction
+    net = P.sum(2) - P.sum(1)  # (N, K) P(best = i) - P(worst = i)
+    mu_s = 0.5 * beta * np.einsum("nk,nkj->nj", net, phi_s)  # (N, d_s)
+    mu_t_sq = (0.5 * beta * s) ** 2 * (net**2).sum(1)
+    dist = ((phi_s[:, :, None, :] - phi_s[:, None, :, :]) ** 2).sum(-1) + 2.0 * s**2
+    second_x = (0.5 * beta) ** 2 * (P * dist).sum((1, 2))  # E||G_x||^2
+    mu_sq_x = (mu_s**2).sum(1) + mu_t_sq  # ||mu_x||^2
+    tot = mu_s.sum(0)
+    cross_x = (mu_s @ tot - (mu_s**2).sum(1)) / N
+    exact_fresh = eta * (mu_sq_x / N + cross_x)
+    exact_trained = eta * (second_x / N + cross_x)
+
     # progress from independent draws
     gs, gt = pairs(draws)
     gs2, gt2 = pairs(draws)  # the independent probe pairs
@@ -885,13 +939,19 @@ def progress_experiment(
         out[f"measured_{name}_skew"] = (c**3).mean(0) / m2**1.5
         out[f"measured_{name}_kurt"] = (c**4).mean(0) / m2**2 - 3.0
     out.update(
-        predicted_fresh=pred_fresh,
-        predicted_trained=pred_trained,
-        predicted_fresh_se=se_fresh,
-        predicted_trained_se=se_trained,
-        second_moment=second,
-        trace_sigma=trace,
-        cross=eta * cross,
+        predicted_fresh=exact_fresh,
+        predicted_trained=exact_trained,
+        predicted_fresh_se=np.zeros(N),  # exact: no Monte Carlo error
+        predicted_trained_se=np.zeros(N),
+        predicted_fresh_mc=pred_fresh,
+        predicted_trained_mc=pred_trained,
+        predicted_fresh_mc_se=se_fresh,
+        predicted_trained_mc_se=se_trained,
+        second_moment=second_x,
+        trace_sigma=second_x - mu_sq_x,
+        second_moment_mc=second,
+        trace_sigma_mc=trace,
+        cross=eta * cross_x,
         p_correct=pi[:, 0],
     )
     return out

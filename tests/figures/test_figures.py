@@ -310,3 +310,16 @@ def test_progress_experiment_matches_both_first_order_forms():
     assert np.allclose(gap, 0.02 * out["trace_sigma"] / 32)
     z_gap = (out["measured_trained"] - out["predicted_fresh"]) / out["measured_trained_se"]
     assert np.mean(z_gap) > 3
+
+
+def test_exact_t2_moments_match_their_monte_carlo_estimates():
+    """The exact pair-law moments (predicted_*) agree with the sampled ones within their SE."""
+    fields = {"N": 32, "K": 4, "d_s": 4, "B": 8, "beta": 1.0, "mu": 1.0, "s": 1.0, "b": 1.0}
+    out = rp.progress_experiment(0.3, 2.0, fields, seed=5, draws=2000, eta=0.02)
+    for pair in ("fresh", "trained"):
+        assert np.all(out[f"predicted_{pair}_se"] == 0.0)
+        diff = out[f"predicted_{pair}"] - out[f"predicted_{pair}_mc"]
+        z = diff / out[f"predicted_{pair}_mc_se"]
+        assert np.max(np.abs(z)) < claims_mod.critical_k(2000, 32)
+    # the exact second moment exceeds ||mu||^2 by tr Sigma >= 0
+    assert np.all(out["trace_sigma"] >= 0)

@@ -80,12 +80,15 @@ def test_threshold_and_proportional_fall_back_to_uniform():
         reference.replay_distribution("best", s, np.ones(3), np.zeros(3), 3)
 
 
-def test_rank_by_comparisons_equals_rank_by_sort():
-    from sim.replay import _COMPARE_RANK_MAX_N, ranks
+def test_ranks_break_ties_by_index():
+    from sim.replay import ranks
 
     rng = np.random.default_rng(3)
-    for n in (8, _COMPARE_RANK_MAX_N + 1):
-        s = np.round(rng.normal(size=n), 1)  # ties
-        expected = np.empty(n)
-        expected[np.argsort(-s, kind="stable")] = np.arange(1, n + 1)
-        np.testing.assert_array_equal(np.asarray(ranks(jnp.asarray(s, jnp.float32))), expected)
+    for n in (8, 300):
+        s = np.round(rng.normal(size=n), 1)  # many ties
+        ahead = (s[None, :] > s[:, None]) | (
+            (s[None, :] == s[:, None]) & (np.arange(n)[None, :] < np.arange(n)[:, None])
+        )
+        expected = 1 + ahead.sum(1)  # the definition, by comparisons
+        got = np.asarray(ranks(jnp.asarray(s, jnp.float32)))
+        np.testing.assert_array_equal(got, expected)
