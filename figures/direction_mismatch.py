@@ -41,6 +41,10 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
                 ls=LINESTYLES[g % len(LINESTYLES)],
             )
         ax.axhline(0, color="0.6", lw=0.8, ls=":")
+        if "theory_horizon" in res.data:  # T3's early window: theory's horizon
+            hz = float(res["theory_horizon"][0])
+            if 0 < hz < rounds[-1]:
+                ax.axvline(hz, color="0.5", lw=0.8, ls="--")
         ax.set_title(regime)
         ax.set_xlabel("round")
         ax.set_ylabel("Δ held-out accuracy (percentage points)")
@@ -57,7 +61,7 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
         )
     ax.set_xlabel("round")
     what = "the confidently-wrong prompt type" if by_type else "wrong-oriented pairs"
-    ax.set_ylabel(f"replay mass on {what}")
+    ax.set_ylabel("replay mass (fraction)")
     ax.set_title(f"replay mass on {what},\n{regimes[0]}", fontsize="small")
     ax.legend(loc="best", frameon=False)
     fig.suptitle(

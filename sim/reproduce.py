@@ -631,15 +631,9 @@ def _mismatch_impl(config: Any, keys: Any, wrong_type: Any) -> tuple[Any, Any]:
     import jax.numpy as jnp
 
     from sim import dpo
+    from sim import loop as loop_mod
     from sim import pairs as pairs_mod
-    from sim.loop import (
-        draw_noise,
-        fresh_pairs,
-        init_constants,
-        init_state,
-        round_noises,
-        round_step,
-    )
+    from sim.loop import draw_noise, init_constants, init_state, round_noises, round_step
     from sim.replay import make_gate
     from sim.trajectory import Trajectory
 
@@ -650,7 +644,10 @@ def _mismatch_impl(config: Any, keys: Any, wrong_type: Any) -> tuple[Any, Any]:
 
         def body(state, xs):
             rn, t = xs
-            pairs = fresh_pairs(state.logits, const, rn, config)
+            if hasattr(state, "probs") and hasattr(loop_mod, "pairs_from_policy"):
+                pairs = loop_mod.pairs_from_policy(state.probs, const, rn, config)
+            else:  # older sim.loop: pairs from the logits
+                pairs = loop_mod.fresh_pairs(state.logits, const, rn, config)
             D = pairs_mod.difference(pairs, config.K)
             l0 = dpo.loss(dpo.margins(state.logits, const.logits0, D, config.beta))
             if config.progress == "loss":

@@ -323,3 +323,18 @@ def test_exact_t2_moments_match_their_monte_carlo_estimates():
         assert np.max(np.abs(z)) < claims_mod.critical_k(2000, 32)
     # the exact second moment exceeds ||mu||^2 by tr Sigma >= 0
     assert np.all(out["trace_sigma"] >= 0)
+
+
+def test_mismatch_runner_reproduces_sim_runs_and_type_mass():
+    """T3's runner (which also records replay mass per prompt type) equals sim.run_seeds."""
+    import sim
+
+    a_x, k_x = rp.mismatch_verifier(rp.MISMATCH_MIX, 20)
+    cfg = sim.make_config(a_x, k_x, gate="rank", N=20, K=2, s=5.0, rounds=4)
+    traj, mass = rp.mismatch_runs(cfg, 2, a_x == 0.0)
+    ref = sim.run_seeds(cfg, [0, 1])
+    for name in ("heldout_acc", "train_acc", "frac_wrong", "n_eff"):
+        np.testing.assert_allclose(getattr(traj, name), getattr(ref, name), rtol=1e-6, atol=1e-9)
+    assert mass.shape == (2, 4) and np.all((mass >= 0) & (mass <= 1 + 1e-9))
+    # round 1 replays uniformly: mass = the wrong type's share of the prompts
+    np.testing.assert_allclose(mass[:, 0], np.mean(a_x == 0.0), atol=1e-6)
