@@ -8,5 +8,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from hypothesis import settings  # noqa: E402
 
-settings.register_profile("ci", deadline=None, derandomize=True, max_examples=40)
+settings.register_profile(
+    "ci", deadline=None, derandomize=True, max_examples=40, database=None, print_blob=True
+)
 settings.load_profile("ci")

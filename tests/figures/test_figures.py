@@ -149,9 +149,16 @@ def test_plan_covers_every_runner_and_quick_is_smaller():
     quick, full = rp.plan(True), rp.plan(False)
     assert [s.name for s in quick] == [s.name for s in full] == list(rp.RUNNERS)
     for q, f in zip(quick, full):
-        assert q.hash() != f.hash()
-    assert quick[0].params["seeds"] < full[0].params["seeds"]
+        if q.name == "variance":
+            # T2's numpy experiment is cheap and runs at the same size in both modes
+            assert q.hash() == f.hash()
+        else:
+            assert q.hash() != f.hash()
+    assert quick[0].params["seeds"] <= full[0].params["seeds"]
     assert quick[0].params["rounds"] < full[0].params["rounds"]
+    assert len(quick[0].params["alphas"]) * len(quick[0].params["kappas"]) < len(
+        full[0].params["alphas"]
+    ) * len(full[0].params["kappas"])
 
 
 def test_ensure_sweep_reuses_a_file_whose_hash_matches(tmp_path):
