@@ -118,6 +118,14 @@ def round_step(
     state: State, noise: RoundNoise, t: Int[Array, ""], const: RunConstants, config: Config
 ) -> tuple[State, dict[str, Float[Array, ""]]]:
     """One round t as a pure function of (state, the round's random numbers)."""
+    new, out, _ = round_step_with_replay(state, noise, t, const, config)
+    return new, out
+
+
+def round_step_with_replay(
+    state: State, noise: RoundNoise, t: Int[Array, ""], const: RunConstants, config: Config
+) -> tuple[State, dict[str, Float[Array, ""]], Float[Array, " N"]]:
+    """:func:`round_step`, also returning the round's replay distribution P (for diagnostics)."""
     gate = make_gate(config.gate)
     pairs = pairs_from_policy(state.probs, const, noise, config)
     D = pairs_mod.difference(pairs, config.K)
@@ -154,7 +162,16 @@ def round_step(
         "pair_right": jnp.mean(right.astype(l0.dtype)),
         "pair_wrong": jnp.mean(wrong.astype(l0.dtype)),
     }
-    return State(params, logits, probs, state.logits, gate_state), out
+    return State(params, logits, probs, state.logits, gate_state), out, p
+
+
+def trajectory(out: dict[str, Array], const: RunConstants, config: Config) -> Trajectory:
+    """Per-round outputs of a scan as a Trajectory, with the accuracies at theta0 prepended."""
+    acc0_train = student.accuracy(const.logits0)
+    acc0_held = student.heldout_accuracy(const.params0, const.feats, config.mu)
+    train_acc = jnp.concatenate([acc0_train[None], out.pop("train_acc")])
+    heldout_acc = jnp.concatenate([acc0_held[None], out.pop("heldout_acc")])
+    return Trajectory(train_acc=train_acc, heldout_acc=heldout_acc, **out)
 
 
 def run(config: Config, key: jax.Array) -> Trajectory:
@@ -167,8 +184,4 @@ def run(config: Config, key: jax.Array) -> Trajectory:
         return round_step(state, xs[0], xs[1], const, config)
 
     _, out = jax.lax.scan(body, init_state(const, config), (round_noises(noise), ts))
-    acc0_train = student.accuracy(const.logits0)
-    acc0_held = student.heldout_accuracy(const.params0, const.feats, config.mu)
-    train_acc = jnp.concatenate([acc0_train[None], out.pop("train_acc")])
-    heldout_acc = jnp.concatenate([acc0_held[None], out.pop("heldout_acc")])
-    return Trajectory(train_acc=train_acc, heldout_acc=heldout_acc, **out)
+    return trajectory(out, const, config)

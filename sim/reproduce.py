@@ -627,57 +627,34 @@ def _mismatch_impl(config: Any, keys: Any, wrong_type: Any) -> tuple[Any, Any]:
     """(Trajectory, replay mass P on the confidently-wrong prompt type per round) over seeds.
 
     The mass is the gate's replay distribution P of round t summed over the prompts of the
-    wrong type (alpha_x = 0), whatever their current pair's orientation; P is recomputed from
-    the round's state exactly as sim.loop.round_step does before it steps.
+    wrong type (alpha_x = 0), whatever their current pair's orientation; P is the one that
+    sim.loop.round_step_with_replay returns, from the same step every run takes.
     """
     import jax
     import jax.numpy as jnp
 
-    from sim import dpo
-    from sim import loop as loop_mod
-    from sim import pairs as pairs_mod
-    from sim.loop import draw_noise, init_constants, init_state, round_noises, round_step
-    from sim.replay import make_gate
-    from sim.trajectory import Trajectory
+    from sim.loop import (
+        draw_noise,
+        init_constants,
+        init_state,
+        round_noises,
+        round_step_with_replay,
+        trajectory,
+    )
 
-    def one(key):
+    def per_seed(key):
         noise = draw_noise(config, key)
         const = init_constants(config, noise)
-        gate = make_gate(config.gate)
 
         def body(state, xs):
-            rn, t = xs
-            if hasattr(state, "probs") and hasattr(loop_mod, "pairs_from_policy"):
-                pairs = loop_mod.pairs_from_policy(state.probs, const, rn, config)
-            else:  # older sim.loop: pairs from the logits
-                pairs = loop_mod.fresh_pairs(state.logits, const, rn, config)
-            D = pairs_mod.difference(pairs, config.K)
-            l0 = dpo.loss(dpo.margins(state.logits, const.logits0, D, config.beta))
-            if config.progress == "loss":
-                l_prev = dpo.loss(dpo.margins(state.prev_logits, const.logits0, D, config.beta))
-                progress = l_prev - l0
-            else:
-                seen = state.gate.last_visit > 0
-                progress = jnp.where(seen, pairs.reward - state.gate.last_reward, 0.0)
-            p, _ = gate.update(state.gate, progress, pairs.valid, pairs.margin, t, config)
-            new, out = round_step(state, rn, t, const, config)
+            new, out, p = round_step_with_replay(state, xs[0], xs[1], const, config)
             out["wrong_type_mass"] = jnp.sum(jnp.where(wrong_type, p, 0.0))
             return new, out
 
         ts = jnp.arange(1, config.rounds + 1, dtype=jnp.int32)
         _, out = jax.lax.scan(body, init_state(const, config), (round_noises(noise), ts))
-        return out, const
-
-    def per_seed(key):
-        from sim import student
-
-        out, const = one(key)
-        acc0_train = student.accuracy(const.logits0)
-        acc0_held = student.heldout_accuracy(const.params0, const.feats, config.mu)
         mass = out.pop("wrong_type_mass")
-        train_acc = jnp.concatenate([acc0_train[None], out.pop("train_acc")])
-        heldout_acc = jnp.concatenate([acc0_held[None], out.pop("heldout_acc")])
-        return Trajectory(train_acc=train_acc, heldout_acc=heldout_acc, **out), mass
+        return trajectory(out, const, config), mass
 
     return jax.vmap(per_seed)(keys)
 
