@@ -98,7 +98,9 @@ def batch_counts(p: Float[Array, " N"], u: Float[Array, " B"]) -> Float[Array, "
     Draw b lands on x when cdf_{x-1} <= u_b < cdf_x; counted by comparisons, not a scatter.
     """
     cdf = jnp.cumsum(p)
-    below = jnp.sum(u[None, :] < cdf[:, None], axis=1).astype(p.dtype)
+    # column sums of a (B, N) comparison matrix, counted in the narrowest integer that holds B
+    acc = jnp.uint8 if u.shape[0] <= 255 else jnp.int32
+    below = jnp.sum(u[:, None] < cdf[None, :], axis=0, dtype=acc).astype(p.dtype)
     below = below.at[-1].set(u.shape[0])  # rounding: the last prompt takes what remains
     return jnp.diff(below, prepend=0.0)
 

@@ -51,25 +51,32 @@ _COMPARE_RANK_MAX_N = 256
 def ranks(score: Float[Array, " N"]) -> Float[Array, " N"]:
     """rank_x = 1 + #{y: S_y > S_x, or S_y = S_x and y < x}: rank 1 is the largest S.
 
-    Inside the vmapped scan of a sweep, N^2 comparisons ran faster on CPU than a stable argsort
-    and scatter at N = 128 (about 32-40 vs 49-53 us per run-round, same process, noisy shared
-    machine); large N uses the sort to keep memory linear in N.
+    For N <= 256 the count is a column sum of an N x N comparison matrix accumulated in uint8
+    (a count is at most N - 1 <= 255): inside the vmapped scan of a sweep on CPU this took about
+    2.5 us per run-round at N = 128, against 5-7 us for a float row sum and 17-19 us for a
+    stable argsort or top_k plus scatter (micro-benchmark, same process, 2 cores). Large N uses
+    the sort to keep memory linear in N.
     """
     N = score.shape[0]
     if N <= _COMPARE_RANK_MAX_N:
         idx = jnp.arange(N)
-        ahead = (score[None, :] > score[:, None]) | (
-            (score[None, :] == score[:, None]) & (idx[None, :] < idx[:, None])
-        )
-        return 1.0 + jnp.sum(ahead, axis=1, dtype=score.dtype)
+        before = idx[:, None] < idx[None, :]  # [y, x]: y comes before x (wins ties)
+        other, me = score[:, None], score[None, :]
+        ahead = jnp.where(before, other >= me, other > me)
+        return 1.0 + jnp.sum(ahead, axis=0, dtype=jnp.uint8).astype(score.dtype)
     order = jnp.argsort(-score, stable=True)
     return jnp.zeros(N, score.dtype).at[order].set(jnp.arange(1, N + 1, dtype=score.dtype))
 
 
 def rank_weights(score: Float[Array, " N"], temperature) -> Float[Array, " N"]:
-    """(1 / rank)^(1/T) normalised (prioritized level replay)."""
+    """(1 / rank)^(1/T) normalised (prioritized level replay).
+
+    Ranks are a permutation of 1..N, so the normaliser sum_r r^(-1/T) does not depend on S.
+    """
+    N = score.shape[0]
     h = jnp.exp(-jnp.log(ranks(score)) / temperature)
-    return h / jnp.sum(h)
+    total = jnp.sum(jnp.exp(-jnp.log(jnp.arange(1, N + 1, dtype=score.dtype)) / temperature))
+    return h / total
 
 
 def distribution(
