@@ -3,12 +3,14 @@
 Reads sweep ``mismatch``: ``heldout_acc`` over (regime, gate, seed, round) and
 ``wrong_type_mass`` (replay mass on the confidently-wrong prompt type; older files:
 ``frac_wrong``, mass on wrong-oriented pairs) over (regime, gate, seed, step), with labels in
-attrs ``regime_names`` (the self-dominated regime first, then s -> 0 and the default student)
-and ``gate_names`` (``uniform`` and progress gates).
+attrs ``regime_names`` (the mismatch regime first, then the others) and ``gate_names``
+(``uniform`` and progress gates), and each regime's early window in ``theory_window`` (older
+files: ``theory_horizon`` of the first regime).
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from figures._common import LINESTYLES, band, cli, colour, load, names, save, setup_matplotlib
@@ -28,7 +30,7 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     fw = res["wrong_type_mass"] if by_type else res["frac_wrong"]
     rounds, steps = res.coords["round"], res.coords["step"]
     n_r = len(regimes)
-    fig, axes = plt.subplots(1, n_r + 1, figsize=(3.2 * (n_r + 1), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, n_r + 1, figsize=(3.4 * (n_r + 1), 3.4), squeeze=False)
     for r, regime in enumerate(regimes):
         ax = axes[0, r]
         for g, gate in enumerate(gates):
@@ -41,14 +43,15 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
                 ls=LINESTYLES[g % len(LINESTYLES)],
             )
         ax.axhline(0, color="0.6", lw=0.8, ls=":")
-        if "theory_horizon" in res.data:  # T3's early window: theory's horizon
-            hz = float(res["theory_horizon"][0])
+        window = "theory_window" if "theory_window" in res.data else "theory_horizon"
+        if window in res.data:  # T3's early window: theory's horizon (per regime if stored)
+            hz = float(res[window][r if window == "theory_window" else 0])
             if 0 < hz < rounds[-1]:
                 ax.axvline(hz, color="0.5", lw=0.8, ls="--")
-        ax.set_title(regime)
+        ax.set_title(textwrap.fill(regime, 34), fontsize="small")
         ax.set_xlabel("round")
         ax.set_ylabel("Δ held-out accuracy (percentage points)")
-        ax.legend(loc="best", frameon=False)
+        ax.legend(loc="best", frameon=False, fontsize="x-small")
     ax = axes[0, n_r]
     for g, gate in enumerate(gates):  # the first (self-dominated) regime: T3's setting
         band(
@@ -62,8 +65,8 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     ax.set_xlabel("round")
     what = "the confidently-wrong prompt type" if by_type else "wrong-oriented pairs"
     ax.set_ylabel("replay mass (fraction)")
-    ax.set_title(f"replay mass on {what},\n{regimes[0]}", fontsize="small")
-    ax.legend(loc="best", frameon=False)
+    ax.set_title(textwrap.fill(f"replay mass on {what}, {regimes[0]}", 40), fontsize="small")
+    ax.legend(loc="best", frameon=False, fontsize="x-small")
     fig.suptitle(
         f"T3: heterogeneous verifier, uniform vs progress-gated replay "
         f"({h.shape[2]} seeds; bands: 95% CI)"

@@ -177,6 +177,25 @@ def unavailable(cid: str, statement: str, why: str, **meta) -> Claim:
 # --------------------------------------------------------------------------------------------
 
 
+def _agreement_claim(
+    cid: str, statement: str, ag: dict, theory_text: str, decision: str, meta: dict, theory=None
+) -> Claim:
+    """A claim decided by :func:`agreement`: values at its worst-agreeing point, holds if every
+    point is within its k standard errors. ``theory`` overrides theory's value there."""
+    i = ag["worst"]
+    return Claim(
+        cid,
+        statement,
+        _f(ag["theory"][i]) if theory is None else theory,
+        theory_text,
+        _f(ag["mean"][i]),
+        (_f(ag["lo"][i]), _f(ag["hi"][i])),
+        bool(ag["max_z"] <= ag["k"]),
+        decision,
+        **meta,
+    )
+
+
 def claim_l0(results_dir: Path, *, general_n: bool) -> Claim:
     """L0: simulated first-round orientation rate of mixed pairs vs the closed form a_pair."""
     cid = "L0-n" if general_n else "L0"
@@ -204,23 +223,13 @@ def claim_l0(results_dir: Path, *, general_n: bool) -> Claim:
     i = ag["worst"]
     n_i = int(ns[sel][i[0]])
     a_i, k_i = res.coords["alpha"][i[1]], res.coords["kappa"][i[2]]
-    holds = bool(ag["max_z"] <= ag["k"])
     decision = (
         f"{ag['n']} grid points (n in {sorted(set(int(x) for x in ns[sel]))}, alpha, kappa); "
         f"max |sim - theory|/SE = {ag['max_z']:.2f} vs k = {ag['k']:.2f} "
         f"(worst at n={n_i}, alpha={a_i:g}, kappa={k_i:g})"
     )
-    return Claim(
-        cid,
-        statement,
-        _f(ag["theory"][i]),
-        f"a_pair at the worst-agreeing point (n={n_i}, alpha={a_i:g}, kappa={k_i:g})",
-        _f(ag["mean"][i]),
-        (_f(ag["lo"][i]), _f(ag["hi"][i])),
-        holds,
-        decision,
-        **meta,
-    )
+    where = f"a_pair at the worst-agreeing point (n={n_i}, alpha={a_i:g}, kappa={k_i:g})"
+    return _agreement_claim(cid, statement, ag, where, decision, meta)
 
 
 def claim_t1_drift(results_dir: Path) -> Claim:
@@ -242,22 +251,12 @@ def claim_t1_drift(results_dir: Path) -> Claim:
     )
     i = ag["worst"]
     a_i, k_i = res.coords["alpha"][i[0]], res.coords["kappa"][i[1]]
-    holds = bool(ag["max_z"] <= ag["k"])
     decision = (
         f"{ag['n']} (alpha, kappa) points, uniform replay; max |sim - theory|/SE = "
         f"{ag['max_z']:.2f} vs k = {ag['k']:.2f} (worst at alpha={a_i:g}, kappa={k_i:g})"
     )
-    return Claim(
-        cid,
-        statement,
-        _f(ag["theory"][i]),
-        f"first-round held-out change at alpha={a_i:g}, kappa={k_i:g}",
-        _f(ag["mean"][i]),
-        (_f(ag["lo"][i]), _f(ag["hi"][i])),
-        holds,
-        decision,
-        **meta,
-    )
+    where = f"first-round held-out change at alpha={a_i:g}, kappa={k_i:g}"
+    return _agreement_claim(cid, statement, ag, where, decision, meta)
 
 
 def crossing(alphas: np.ndarray, curve: np.ndarray) -> float:
@@ -354,22 +353,12 @@ def claim_kappa0(results_dir: Path) -> Claim:
     h = res["heldout_acc"][:, j]  # (alpha, seed, round)
     delta = h[..., -1] - h[..., 0]
     ag = agreement(delta, np.zeros(delta.shape[0]), axis=-1)
-    i = ag["worst"]
-    holds = bool(ag["max_z"] <= ag["k"])
     decision = (
         f"final held-out change at kappa = 0 for {ag['n']} alphas; max |mean|/SE = "
         f"{ag['max_z']:.2f} vs k = {ag['k']:.2f}"
     )
-    return Claim(
-        cid,
-        statement,
-        0.0,
-        "held-out change at kappa = 0",
-        _f(ag["mean"][i]),
-        (_f(ag["lo"][i]), _f(ag["hi"][i])),
-        holds,
-        decision,
-        **meta,
+    return _agreement_claim(
+        cid, statement, ag, "held-out change at kappa = 0", decision, meta, theory=0.0
     )
 
 
@@ -607,26 +596,32 @@ def claim_neff(results_dir: Path, gate: str = "rank") -> Claim:
 
 
 def _mismatch(results_dir: Path):
-    """The mismatch sweep and the held-out change over T3's early window, per regime and gate.
+    """The mismatch sweep and each regime's held-out change over its early window.
 
-    The window is theory's horizon (theory.mismatch_horizon: rounds until the confidently-wrong
-    type's own direction halves under DPO's saturation, so the mismatch fades) of the
-    self-dominated regime, rounded up, the same for every regime ("over the same early
-    window"); R/4 when the file has no horizon.
+    A regime's window (``theory_window``, written by the runner) is theory's horizon
+    (theory.mismatch_horizon: rounds until the confidently-wrong type's own direction halves under
+    DPO's saturation, so the mismatch fades) of that regime, or of the regime it names with
+    ``window_from`` (s = 0 has no horizon); every gate of a regime shares it ("over the same early
+    window"). Older files: the mismatch regime's horizon for all; R/4 without a horizon.
+    Returns (results, file, early (regime, gate, seed), windows (regime,) in rounds).
     """
     res, file = _load(results_dir, "mismatch")
     h = res["heldout_acc"]  # (regime, gate, seed, round)
     R = h.shape[-1] - 1
-    r_e = max(R // 4, 1)
-    if "theory_horizon" in res.data:
+    n_reg = h.shape[0]
+    hz = np.full(n_reg, math.nan)
+    if "theory_window" in res.data:
+        hz = np.asarray(res["theory_window"], float)
+    elif "theory_horizon" in res.data:
         try:
-            hz = float(res["theory_horizon"][_regime_index(res, "mismatch")])
-            if math.isfinite(hz):
-                r_e = int(min(max(math.ceil(hz), 1), R))
+            hz = np.full(n_reg, float(res["theory_horizon"][_regime_index(res, "mismatch")]))
         except KeyError:
             pass
-    early = h[..., r_e] - h[..., 0]  # (regime, gate, seed)
-    return res, file, early, r_e
+    windows = np.array(
+        [int(min(max(math.ceil(x), 1), R)) if math.isfinite(x) else max(R // 4, 1) for x in hz]
+    )
+    early = np.stack([h[r, ..., windows[r]] - h[r, ..., 0] for r in range(n_reg)])
+    return res, file, early, windows
 
 
 def _regime_index(res: Results, role: str) -> int:
@@ -672,20 +667,28 @@ def _critical_mass(res: Results, r: int) -> tuple[float, float]:
     return d1 / (d1 - d2), f2 * d2**2 / (f1 * d1**2 + f2 * d2**2)
 
 
+def _regime_value(res: Results, name: str, r: int) -> float:
+    return float(res[name][r]) if name in res.data else math.nan
+
+
 def claim_mismatch(results_dir: Path, gate: str = "rank", role: str = "mismatch") -> Claim:
     """T3: self-dominated progress, same early window: uniform gains, progress-gated loses.
 
-    ``role="mismatch"``: the regime theory says is self-dominated (self/cross ratio of the model's
-    loss progress >= 10, from theory.self_cross_ratio_model): a THEORY.md claim for the default
-    rank gate, a variant (kind boundary) for other gates. ``role="boundary"``: the default
-    student, cross-dominated, where theory predicts no mismatch (kind boundary; it "holds" when
-    no mismatch is observed).
+    ``role="mismatch"``: the regime theory picks for a mismatch (paper/theory.md, T3 and
+    T3-discovery): self-dominated progress (self/cross ratio of the model's loss progress >= 10),
+    a horizon longer than the gate's discovery time, and an EMA that remembers at least one
+    self-observation. A THEORY.md claim for the default rank gate, a variant (kind boundary) for
+    other gates. ``role="short"``: the same student with a horizon shorter than the discovery
+    time, where theory predicts that the gate cannot find the confidently-wrong prompts in time
+    (kind boundary; it "holds" when no mismatch is observed). ``role="boundary"``: the default
+    student, cross-dominated, where theory predicts no mismatch (kind boundary, same reading).
     """
     short = gate.partition("/")[2] or gate
-    if role == "boundary":
-        cid = "T3-default" if gate == "rank" else f"T3-default-{short}"
-    else:
+    if role == "mismatch":
         cid = "T3" if gate == "rank" else f"T3-{short}"
+    else:
+        base = {"boundary": "T3-default", "short": "T3-short-horizon"}[role]
+        cid = base if gate == "rank" else f"{base}-{short}"
     how = "" if gate == "rank" else f" ({gate.replace('/', ' gate on ')} progress)"
     if role == "boundary":
         statement = (
@@ -693,16 +696,25 @@ def claim_mismatch(results_dir: Path, gate: str = "rank", role: str = "mismatch"
             f"no direction mismatch is expected: progress-gated replay{how} does not turn "
             "uniform replay's early gain into a loss"
         )
+    elif role == "short":
+        statement = (
+            "self-dominated progress but DPO saturates the confidently-wrong prompts before the "
+            "gate can see their self-term (theory's horizon < discovery time): no direction "
+            f"mismatch is expected; progress-gated replay{how} does not turn uniform replay's "
+            "early gain into a loss"
+        )
     else:
         statement = (
             "direction mismatch: with the heterogeneous verifier (85% p = 0.6, 15% p = 0.05) "
-            "where the self-term dominates progress, uniform replay gains held-out accuracy over "
-            f"the early window while progress-gated replay{how} loses it"
+            "where the self-term dominates progress and the gate sees it before DPO saturates "
+            "the confidently-wrong prompts, uniform replay gains held-out accuracy over the "
+            f"early window while progress-gated replay{how} loses it"
         )
     kind = "claim" if (role == "mismatch" and gate == "rank") else "boundary"
-    res, file, early, r_e = _mismatch(results_dir)
+    res, file, early, windows = _mismatch(results_dir)
     meta = {**_meta(res, file, "mismatch"), "kind": kind}
     r = _regime_index(res, role)
+    r_e = int(windows[r])
     g, u = _gate_index(res, gate), _gate_index(res, "uniform")
     su, sg = _theory_mismatch_signs(res, r)
     mu_, lou, hiu, _ = mean_ci(early[r, u], axis=0)
@@ -710,14 +722,19 @@ def claim_mismatch(results_dir: Path, gate: str = "rank", role: str = "mismatch"
     d, dlo, dhi, _ = mean_ci(early[r, g] - early[r, u], axis=0)
     mismatch = bool(su > 0 > sg and lou > 0 and hig < 0)
     holds = mismatch if role == "mismatch" else not (hig < 0 and lou > 0)
-    ratio = float(res["theory_self_cross"][r]) if "theory_self_cross" in res.data else math.nan
+    ratio = _regime_value(res, "theory_self_cross", r)
+    horizon = _regime_value(res, "theory_horizon", r)
+    discovery = _regime_value(res, "theory_discovery", r)
+    memory = _regime_value(res, "theory_memory_observations", r)
     tm_g, tm_glo, tm_ghi = _type_mass(res, r, g, r_e)
     tm_u = _type_mass(res, r, u, r_e)[0]
     m_star, m_theory = _critical_mass(res, r)
     decision = (
         f"{_names(res, 'regime')[r]}: theory's self/cross ratio of the model's loss progress "
-        f"{ratio:.3g} (min over prompt types; self-dominated needs >> 1); early window {r_e} "
-        f"rounds (theory's horizon), {early.shape[-1]} paired seeds: uniform "
+        f"{ratio:.3g} (min over prompt types; self-dominated needs >> 1), horizon "
+        f"{horizon:.3g} rounds vs the gate's discovery time {discovery:.3g} (mismatch needs "
+        f"horizon > discovery), EMA memory {memory:.2g} self-observations (needs >= 1); early "
+        f"window {r_e} rounds, {early.shape[-1]} paired seeds: uniform "
         f"{_ci_text(mu_, lou, hiu, 100, ' pp')}"
         f" (mismatch needs > 0), {gate} {_ci_text(mg, log_, hig, 100, ' pp')} (mismatch needs "
         f"< 0), paired {gate} - uniform {_ci_text(d, dlo, dhi, 100, ' pp')}; theory's signs: "
@@ -754,9 +771,10 @@ def claim_consensus(results_dir: Path, gate: str = "rank") -> Claim:
         "the initial consensus: its early held-out change has uniform replay's sign and a "
         "larger size"
     )
-    res, file, early, r_e = _mismatch(results_dir)
+    res, file, early, windows = _mismatch(results_dir)
     meta = _meta(res, file, "mismatch")
     r = _regime_index(res, "consensus")
+    r_e = int(windows[r])
     g, u = _gate_index(res, gate), _gate_index(res, "uniform")
     mu_, lou, hiu, _ = mean_ci(early[r, u], axis=0)
     drift = float(res["theory_uniform_drift"][r]) if "theory_uniform_drift" in res.data else 0.0
@@ -771,7 +789,7 @@ def claim_consensus(results_dir: Path, gate: str = "rank") -> Claim:
     decision = (
         f"{_names(res, 'regime')[r]}: theory's first-round drift of uniform replay "
         f"{100 * drift:+.3g} pp/round (sign {sign:+.0f}: the consensus), self/cross ratio "
-        f"{ratio:.3g}; early window {r_e} rounds (the self-dominated regime's horizon), "
+        f"{ratio:.3g}; early window {r_e} rounds (the short-horizon regime's horizon), "
         f"{early.shape[-1]} paired seeds: uniform "
         f"{_ci_text(mu_, lou, hiu, 100, ' pp')} (must have theory's sign), sign-adjusted "
         f"{gate} minus uniform {_ci_text(m, lo, hi, 100, ' pp')} (must be > 0); replay mass on "
@@ -897,7 +915,6 @@ def claim_cap(results_dir: Path) -> Claim:
     th_se = res.data.get("theory_gain_se")
     ag = agreement(d1, res["theory_gain"], axis=-1, theory_se=None if th_se is None else th_se[1])
     i = ag["worst"]
-    holds = bool(ag["max_z"] <= ag["k"])
     cap = res.attrs.get("theory_cap")
     decision = (
         f"{ag['n']} compute levels; first-round gain max |sim - theory|/SE = "
@@ -906,16 +923,8 @@ def claim_cap(results_dir: Path) -> Claim:
         f"{_fmt(res.attrs.get('epsilon'))}"
     )
     c = res.coords["compute"][i[0]]
-    return Claim(
-        cid,
-        statement,
-        _f(ag["theory"][i]),
-        f"first-round gain at compute {c:.3g}",
-        _f(ag["mean"][i]),
-        (_f(ag["lo"][i]), _f(ag["hi"][i])),
-        holds,
-        decision,
-        **meta,
+    return _agreement_claim(
+        cid, statement, ag, f"first-round gain at compute {c:.3g}", decision, meta
     )
 
 
@@ -976,6 +985,7 @@ CLAIMS: tuple[tuple[str, Callable[[Path], Claim]], ...] = (
     ("T3-proportional", lambda d: claim_mismatch(d, gate="proportional")),
     ("T3-reward", lambda d: claim_mismatch(d, gate="rank/reward")),
     ("T3-consensus", claim_consensus),
+    ("T3-short-horizon", lambda d: claim_mismatch(d, role="short")),
     ("T3-default", lambda d: claim_mismatch(d, role="boundary")),
     ("T4", claim_silent),
     ("T4-rank", lambda d: claim_silent(d, gate="rank")),

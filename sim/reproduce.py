@@ -111,31 +111,60 @@ def code_fingerprint(packages: Sequence[str] = ("sim", "theory")) -> str:
 # Heterogeneous verifier of THEORY.md T3: 85% of prompts with p = 0.6, 15% with p = 0.05,
 # realised as (alpha_x = 1, Phi(sqrt2 kappa_x) = 0.6) and (alpha_x = 0, Phi(sqrt2 kappa_x) = 0.95).
 MISMATCH_MIX = {"fractions": [0.85, 0.15], "p": [0.6, 0.05]}
-# T3's regimes, chosen from theory (paper/theory.md): the (2p - 1)^3 mismatch needs the self-term
-# to dominate progress, s^2 t_x >> N <m_x, m_y>. theory.self_cross_ratio_model (with the mixture
-# scaling of mismatch_self_cross) gives a self/cross ratio of about 0.5 for the default student
-# (K = 4, N = 128, s = 4; cross-dominated) and >= 10 for K = 2 (every non-void pair mixed, p_x
-# well defined as in THEORY.md's example), N = 128, s = 20. The s -> 0 counterpart uses K = 2,
-# N = 128, s = 0 and equal fractions of the same two types, so that uniform replay's first-round
-# drift, proportional to E[2p - 1] = -0.35 (vs 0.035 for the 85/15 mix), is a clear (wrong)
-# consensus for the gate to lock in.
+# T3's regimes, chosen from theory (paper/theory.md, T3 and T3-discovery). The (2p - 1)^3
+# mismatch needs (i) the self-term to dominate progress, s^2 t_x >> N <m_x, m_y>:
+# theory.self_cross_ratio_model (with the mixture scaling of mismatch_self_cross) gives about 0.5
+# for the default student (K = 4, N = 128, s = 4; cross-dominated) and >= 10 for K = 2 (every
+# non-void pair mixed, p_x well defined as in THEORY.md's example), N = 128, s = 20; (ii) the gate
+# to see the confidently-wrong prompts' self-term before DPO saturates their pairs: theory's
+# horizon (theory.mismatch_horizon, 12 rounds at eta = 0.1, 124 at eta = 0.01) must exceed the
+# discovery time (theory.gate_discovery, 32 rounds at N = 128, B = 32), and (iii) the EMA to
+# remember at least one self-observation: q m / lam >= 1 needs lam <= 0.087 (0.29 observations
+# at PLR's lam = 0.3, 1.7 at 0.05). The first regime meets all three; the second is the same
+# student at eta = 0.1, which meets (i) only (it was this package's first T3 regime, chosen on
+# (i) alone; its failure led to (ii) and (iii)). The s -> 0 counterpart uses K = 2, N = 128,
+# s = 0 and equal fractions of the same two types, so that uniform replay's first-round drift,
+# proportional to E[2p - 1] = -0.35 (vs 0.035 for the 85/15 mix), is a clear (wrong) consensus for
+# the gate to lock in. ``window_from``: the regime (by role) whose horizon is this regime's early
+# window (s = 0 has no horizon); by default a regime's own horizon.
 MISMATCH_REGIMES = {
-    "self-dominated (K = 2, N = 128, s = 20)": {
+    "self-dominated, long horizon (K = 2, s = 20, η = 0.01, λ = 0.05)": {
+        "K": 2,
+        "N": 128,
+        "s": 20.0,
+        "eta": 0.01,
+        "lam": 0.05,
+        "mix": MISMATCH_MIX,
+        "role": "mismatch",
+    },
+    "self-dominated, short horizon (K = 2, s = 20, η = 0.1)": {
         "K": 2,
         "N": 128,
         "s": 20.0,
         "mix": MISMATCH_MIX,
-        "role": "mismatch",
+        "role": "short",
     },
-    "s → 0 (K = 2, N = 128, s = 0, 50/50 mix)": {
+    "s → 0 (K = 2, s = 0, 50/50 mix)": {
         "K": 2,
         "N": 128,
         "s": 0.0,
         "mix": {"fractions": [0.5, 0.5], "p": [0.6, 0.05]},
         "role": "consensus",
+        "window_from": "short",
     },
-    "default student (K = 4, N = 128, s = 4)": {"mix": MISMATCH_MIX, "role": "boundary"},
+    "default student (K = 4, s = 4)": {
+        "mix": MISMATCH_MIX,
+        "role": "boundary",
+        "window_from": "short",
+    },
 }
+# rounds of the mismatch sweep in both modes: the long-horizon regime's window is 124 rounds
+MISMATCH_ROUNDS = 200
+# seeds of the mismatch sweep in both modes, from a power calculation: in the long-horizon regime
+# uniform replay's gain over the window is small (a pilot of 32 seeds: +0.09 pp, per-seed SD
+# 0.33 pp), so resolving it with 80% power at the 5% level needs about ((1.96 + 0.84) 0.33 /
+# 0.09)^2 = 105 seeds; the seeds include the pilot's 0..31
+MISMATCH_SEEDS = 128
 
 
 def plan(quick: bool) -> list[Sweep]:
@@ -208,8 +237,8 @@ def plan(quick: bool) -> list[Sweep]:
                 regimes=MISMATCH_REGIMES,
                 gates=["uniform", "rank", "proportional", "rank/reward"],
                 student="default",
-                seeds=16 if quick else 64,
-                rounds=rounds,
+                seeds=MISMATCH_SEEDS,
+                rounds=MISMATCH_ROUNDS,
             ),
         ),
         Sweep(
@@ -676,29 +705,47 @@ def mismatch_runs(config: Any, seeds: int, wrong_type: np.ndarray) -> tuple[Any,
     return to_numpy(traj), np.asarray(mass, dtype=np.float64)
 
 
+def mixed_at_theta0(fields: dict) -> float:
+    """Mixed-pair probability 2 pi_0 (1 - pi_0) averaged over theta0's prompts (n = 2; K = 2
+    reading of "mixed": the pair holds the correct candidate and an incorrect one)."""
+    rng = np.random.default_rng(0)
+    K = int(fields["K"])
+    z = rng.standard_normal((4096, K))
+    logits = fields["b"] * (z + fields["mu"] * (np.arange(K) == 0))
+    pi = np.exp(logits - logits.max(1, keepdims=True))
+    pi0 = pi[:, 0] / pi.sum(1)
+    return float(np.mean(2 * pi0 * (1 - pi0)))
+
+
 def mismatch_horizon_rounds(mix: dict, student: str, overrides: dict) -> float:
     """T3's horizon (theory.mismatch_horizon) for the confidently-wrong type of ``mix``.
 
     Rounds until that type's mean direction halves (its progress falls to a quarter) under
     DPO's saturation, with the student's eta, beta, s, the uniform expected batch weight
-    w = 1/N and the mixed-pair probability 2 pi_0 (1 - pi_0) averaged over theta0's prompts;
-    inf when s = 0 (no self-term to saturate).
+    w = 1/N and the mixed-pair probability at theta0 (:func:`mixed_at_theta0`); inf when s = 0
+    (no self-term to saturate).
     """
     f = student_fields(student, **overrides)
     if f["s"] <= 0:
         return math.inf
-    rng = np.random.default_rng(0)
-    K = int(f["K"])
-    z = rng.standard_normal((4096, K))
-    logits = f["b"] * (z + f["mu"] * (np.arange(K) == 0))
-    pi = np.exp(logits - logits.max(1, keepdims=True))
-    pi0 = pi[:, 0] / pi.sum(1)
-    mixed = float(np.mean(2 * pi0 * (1 - pi0)))
     p_wrong = min(float(p) for p in mix["p"])
     return float(
         _theory().mismatch_horizon(
-            p_wrong, eta=f["eta"], beta=f["beta"], s=f["s"], w=1.0 / f["N"], mixed=mixed
+            p_wrong,
+            eta=f["eta"],
+            beta=f["beta"],
+            s=f["s"],
+            w=1.0 / f["N"],
+            mixed=mixed_at_theta0(f),
         )
+    )
+
+
+def mismatch_discovery(student: str, overrides: dict) -> dict[str, float]:
+    """T3's discovery time and EMA memory (theory.gate_discovery) for a regime."""
+    f = student_fields(student, **overrides)
+    return _theory().gate_discovery(
+        N=int(f["N"]), B=int(f["B"]), mixed=mixed_at_theta0(f), lam=f["lam"]
     )
 
 
@@ -731,17 +778,23 @@ def run_mismatch(p: dict, bar: Bar) -> Payload:
     import sim
 
     regimes = list(p["regimes"])
+    roles = [p["regimes"][r].get("role", "") for r in regimes]
     rows, masses, ratios, drifts, drift_se, signs, horizons = [], [], [], [], [], [], []
+    discovery, memory = [], []
     for regime in regimes:
         spec_r = dict(p["regimes"][regime])
         mix = spec_r.pop("mix")
         spec_r.pop("role", None)
+        spec_r.pop("window_from", None)
         N = int(student_fields(p["student"], **spec_r)["N"])
         a_x, k_x = mismatch_verifier(mix, N)
         wrong_type = a_x == 0.0
         bar(f"mismatch {regime}: theory")
         ratios.append(mismatch_self_cross(mix, p["student"], spec_r)[0])
         horizons.append(mismatch_horizon_rounds(mix, p["student"], spec_r))
+        disc = mismatch_discovery(p["student"], spec_r)
+        discovery.append(disc["discovery_rounds"])
+        memory.append(disc["memory_observations"])
         d, dse = theory_mixture_drift(mix, p["student"], spec_r)
         drifts.append(d)
         drift_se.append(dse)
@@ -777,13 +830,20 @@ def run_mismatch(p: dict, bar: Bar) -> Payload:
     data["wrong_type_mass"] = (("regime", "gate", "seed", "step"), np.stack(masses))
     data["theory_self_cross"] = (("regime",), np.array(ratios))
     data["theory_horizon"] = (("regime",), np.array(horizons))
+    windows = []
+    for regime, hz in zip(regimes, horizons):
+        source = p["regimes"][regime].get("window_from")
+        windows.append(horizons[roles.index(source)] if source in roles else hz)
+    data["theory_window"] = (("regime",), np.array(windows))
+    data["theory_discovery"] = (("regime",), np.array(discovery))
+    data["theory_memory_observations"] = (("regime",), np.array(memory))
     data["theory_uniform_drift"] = (("regime",), np.array(drifts))
     data["theory_uniform_drift_se"] = (("regime",), np.array(drift_se))
     data["theory_mismatch_signs"] = (("regime", "sign"), np.array(signs))
     attrs = {
         "regime_names": json.dumps(regimes),
         "gate_names": json.dumps(p["gates"]),
-        "regime_roles": json.dumps([p["regimes"][r].get("role", "") for r in regimes]),
+        "regime_roles": json.dumps(roles),
     }
     return coords, data, attrs
 

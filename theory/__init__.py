@@ -35,6 +35,7 @@ from theory.drift import (
 from theory.inversion import damage_expr, damage_rate, inversion_kappa, inverts
 from theory.mismatch import (
     consensus_gate_drift,
+    gate_discovery,
     horizon_time_expr,
     margin_after,
     mismatch_condition,
@@ -124,6 +125,7 @@ __all__ = [
     "margin_after",
     "margin_amplification_expr",
     "marginal_gain",
+    "gate_discovery",
     "mismatch_condition",
     "mismatch_horizon",
     "mismatch_signs",

@@ -20,6 +20,11 @@ self-dominated gate has no first-order preference in p and no mismatch at theta0
 loss progress (self/cross about 0.2 to 0.4), so the cubic rule is expected only for large s or
 small N; otherwise the consensus limit below applies.
 
+Discovery (why the gate may never see the self-term): a prompt's self-term enters its progress
+only in a round right after it was trained, with both that round's and the trained pair valid;
+see :func:`gate_discovery`. The mismatch needs the horizon below to exceed the discovery time and
+the EMA to remember at least one such observation.
+
 Horizon: along a confidently-wrong prompt's own pair the DPO margin x = h obeys, in expectation,
 ``dx/dt = k (a - sigmoid(x))`` (T1's sigmoid factor) with ``k = 2 eta w beta^2 s^2 m`` (tabular,
 K = 2, m the mixed-pair probability). Its mean direction, hence its self-progress, fades as
@@ -39,6 +44,7 @@ from theory.util import check_range
 
 __all__ = [
     "consensus_gate_drift",
+    "gate_discovery",
     "horizon_time_expr",
     "margin_after",
     "mismatch_condition",
@@ -202,3 +208,49 @@ def mismatch_horizon(
     xf = float(logit(p - fraction * (p - 0.5)))
     k = 2 * eta * w * beta**2 * s**2 * mixed
     return float(saturation_time(p, xf) / k)
+
+
+def gate_discovery(
+    *, N: int, B: int, mixed: float, lam: float, p: Any = None, freq: Any = None
+) -> dict[str, float]:
+    """T3: how soon, and how reliably, a progress gate can see a prompt's self-term.
+
+    The self-term of prompt x's loss progress at round t is eta w_x(t-1) <G_x(t), G_x(t-1)>: it
+    is there only if x was in round t-1's batch (probability ``q = 1 - (1 - 1/N)^B`` under the
+    near-uniform replay of the first rounds) and both x's pair of round t-1 and its newest pair
+    are valid (probability ``mixed`` each, pairs independent given theta). So self-observations
+    arrive at rate ``r = q mixed^2`` per round. They cluster (consecutive observations share a
+    valid pair), so the first is a first passage of the two-state chain "trained with a valid
+    pair last round or not": from the start, E0 = 1 + q m E1 + (1 - q m) E0 and
+    E1 = 1 + (1 - m) E0 give ``(1 + q mixed) / (q mixed^2)`` rounds on average
+    (``discovery_rounds``; the rounds count includes the observing one). The EMA S (weight lam
+    per valid pair) forgets over
+    ``1 / (lam mixed)`` rounds and so holds ``q mixed / lam`` self-observations
+    (``memory_observations``).
+
+    With K = 2 and a tabular-dominated G, one observation is +-||G||^2 with P(+) =
+    p^2 + (1 - p)^2 = (1 + (2p - 1)^2) / 2. When S holds at most one observation a gate can only
+    rank by its sign, which enriches type t at most to f_t (1 + d_t^2) / sum f (1 + d^2), d = 2p - 1
+    (``sign_enrichment``, per type, given ``p`` and ``freq``), far below THEORY.md's
+    (2p - 1)^2 weights. A reliable mismatch therefore needs horizon > discovery_rounds (the
+    confidently-wrong prompts must be seen before they saturate) and memory_observations >= 1.
+    """
+    for name, v in (("N", N), ("B", B)):
+        if isinstance(v, bool) or int(v) != v or int(v) < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    check_range("mixed", mixed, 0.0, 1.0, lo_open=True)
+    check_range("lam", lam, 0.0, 1.0, lo_open=True)
+    q = 1.0 - (1.0 - 1.0 / int(N)) ** int(B)
+    rate = q * mixed**2
+    out = {
+        "batch_probability": float(q),
+        "observations_per_round": float(rate),
+        "discovery_rounds": float((1.0 + q * mixed) / rate),
+        "memory_rounds": float(1.0 / (lam * mixed)),
+        "memory_observations": float(q * mixed / lam),
+    }
+    if p is not None or freq is not None:
+        pp, f = _types(p, freq)
+        plus = f * (1.0 + (2 * pp - 1) ** 2)
+        out["sign_enrichment"] = (plus / plus.sum()).tolist()
+    return out

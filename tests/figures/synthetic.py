@@ -136,47 +136,54 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         ),
     )
 
-    # regimes: self-dominated (mismatch), s -> 0 (wrong consensus), default student (boundary);
-    # gates: uniform, rank, proportional, rank/reward
+    # regimes: self-dominated long horizon (mismatch), short horizon (no mismatch), s -> 0 (wrong
+    # consensus), default student (boundary); gates: uniform, rank, proportional, rank/reward
     md = np.array(
         [
             [0.003, -0.003, -0.004, -0.003],
+            [0.006, 0.003, 0.002, 0.003],
             [-0.006, -0.012, -0.015, -0.009],
-            [0.002, 0.003, 0.002, 0.002],
+            [0.006, 0.004, 0.003, 0.003],
         ]
     )[:, :, None]
     write_results(
         root / "mismatch.nc",
         {
-            "regime": np.arange(3),
+            "regime": np.arange(4),
             "gate": np.arange(4),
             "seed": np.arange(S),
             "sign": np.arange(2),
             **_rounds(),
         },
         {
-            "heldout_acc": (("regime", "gate", "seed", "round"), _walk(rng, (3, 4, S), md)),
+            "heldout_acc": (("regime", "gate", "seed", "round"), _walk(rng, (4, 4, S), md)),
             "frac_wrong": (
                 ("regime", "gate", "seed", "step"),
-                0.1 + 0.05 * rng.random((3, 4, S, R)),
+                0.1 + 0.05 * rng.random((4, 4, S, R)),
             ),
             "wrong_type_mass": (
                 ("regime", "gate", "seed", "step"),
-                0.15 + 0.1 * rng.random((3, 4, S, R)),
+                0.15 + 0.1 * rng.random((4, 4, S, R)),
             ),
-            "theory_self_cross": (("regime",), np.array([13.7, 0.03, 0.5])),
-            "theory_uniform_drift": (("regime",), np.array([0.0004, -0.004, 0.0006])),
-            "theory_uniform_drift_se": (("regime",), np.full(3, 1e-5)),
+            "theory_self_cross": (("regime",), np.array([13.7, 13.7, 0.03, 0.5])),
+            "theory_horizon": (("regime",), np.array([R / 2, R / 4, np.inf, 2.0 * R])),
+            "theory_window": (("regime",), np.array([R / 2, R / 4, R / 4, R / 4])),
+            "theory_discovery": (("regime",), np.array([R / 6, R / 6, R / 6, R / 8])),
+            "theory_memory_observations": (("regime",), np.array([1.7, 0.29, 0.29, 0.34])),
+            "theory_uniform_drift": (("regime",), np.array([0.0004, 0.0004, -0.004, 0.0006])),
+            "theory_uniform_drift_se": (("regime",), np.full(4, 1e-5)),
             "theory_mismatch_signs": (
                 ("regime", "sign"),
-                np.array([[0.035, -0.66], [-0.35, -0.85], [0.035, -0.66]]),
+                np.array([[0.035, -0.66], [0.035, -0.66], [-0.35, -0.85], [0.035, -0.66]]),
             ),
         },
         _attrs(
             "mismatch",
             {"regimes": {}},
-            regime_names=json.dumps(["self-dominated", "s → 0", "default student"]),
-            regime_roles=json.dumps(["mismatch", "consensus", "boundary"]),
+            regime_names=json.dumps(
+                ["self-dominated, long horizon", "short horizon", "s → 0", "default student"]
+            ),
+            regime_roles=json.dumps(["mismatch", "short", "consensus", "boundary"]),
             gate_names=json.dumps(["uniform", "rank", "proportional", "rank/reward"]),
         ),
     )

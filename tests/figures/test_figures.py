@@ -149,8 +149,9 @@ def test_plan_covers_every_runner_and_quick_is_smaller():
     quick, full = rp.plan(True), rp.plan(False)
     assert [s.name for s in quick] == [s.name for s in full] == list(rp.RUNNERS)
     for q, f in zip(quick, full):
-        if q.name == "variance":
-            # T2's numpy experiment is cheap and runs at the same size in both modes
+        if q.name in ("variance", "mismatch"):
+            # T2's numpy experiment and T3's paired comparisons (128 seeds from a power
+            # calculation, 200 rounds for the 124-round window) run at one size in both modes
             assert q.hash() == f.hash()
         else:
             assert q.hash() != f.hash()
@@ -267,9 +268,16 @@ def test_t3_rows_and_kinds(synth):
     for gate in ("proportional", "rank/reward"):
         c = claims_mod.claim_mismatch(synth, gate=gate)
         assert c.holds and c.kind == "boundary"
-    # default student: no mismatch observed, as theory expects there (boundary row)
+    assert "discovery time" in t3.decision and "EMA memory 1.7" in t3.decision
+    # default student and short horizon: no mismatch observed, as theory expects (boundary rows)
     d = claims_mod.claim_mismatch(synth, role="boundary")
     assert d.holds and d.kind == "boundary" and d.id == "T3-default"
+    sh = claims_mod.claim_mismatch(synth, role="short")
+    assert sh.holds and sh.kind == "boundary" and sh.id == "T3-short-horizon"
+    # each regime's own window: R/2 rounds for the mismatch regime, R/4 for the others
+    _, _, early, windows = claims_mod._mismatch(synth)
+    R = synthetic.R
+    assert list(windows) == [R // 2, R // 4, R // 4, R // 4] and early.shape[:2] == (4, 4)
     cons = claims_mod.claim_consensus(synth)
     assert cons.holds and cons.kind == "claim"
 
@@ -286,11 +294,13 @@ def test_t3_fails_without_a_mismatch(own):
 
 def test_t3_default_fails_if_a_mismatch_appears_there(own):
     def flip(h):
-        h[2, 1] = 0.45 - (h[2, 1] - 0.45) * 2.0
+        h[3, 1] = 0.45 - (h[3, 1] - 0.45) * 2.0
+        h[1, 1] = 0.45 - (h[1, 1] - 0.45) * 2.0
         return h
 
     _edit(own / "mismatch.nc", "heldout_acc", flip)
     assert not claims_mod.claim_mismatch(own, role="boundary").holds
+    assert not claims_mod.claim_mismatch(own, role="short").holds
 
 
 def test_boundary_rows_do_not_count_in_the_headline(synth):

@@ -61,6 +61,13 @@ def test_every_figure_is_produced(run, name):
         assert path.is_file() and path.stat().st_size > 1000, run["first"].stderr[-2000:]
 
 
+def test_quick_run_every_claim_holds(run):
+    """Issue 4's acceptance: on a fresh clone the main job's claims report holds throughout."""
+    claims = json.loads((run["out"] / "claims.json").read_text())
+    failing = [c["id"] for c in claims if c["kind"] == "claim" and not c["holds"]]
+    assert not failing and run["first"].returncode == 0, run["first"].stderr[-3000:]
+
+
 def test_claims_report_has_every_claim_with_its_fields(run):
     rows = {r["id"]: r for r in json.loads((run["out"] / "claims.json").read_text())}
     assert set(CLAIM_IDS) <= set(rows)

@@ -173,3 +173,41 @@ def test_T4_fresh_loss_rate_symbolic_and_symmetric():
     for a, k, p0 in ((0.2, 1.0, 0.3), (0.9, 0.4, 0.7)):
         val = f(a, p0, ndtr(math.sqrt(2) * k), 0.8, 1.3)
         assert theory.fresh_loss_rate_tabular(a, k, p0, s=1.3, beta=0.8) == pytest.approx(val)
+
+
+def test_T3_gate_discovery_against_monte_carlo():
+    """Self-observations (x trained at t-1 with a valid pair, valid pair at t) arrive at q m^2."""
+    N, B, m, lam, rounds, runs = 64, 16, 0.4, 0.3, 400, 200
+    out = theory.gate_discovery(N=N, B=B, mixed=m, lam=lam)
+    rng = np.random.default_rng(7)
+    counts = np.zeros((runs, rounds, N), int)
+    for t in range(rounds):  # B draws with replacement from the uniform replay distribution
+        idx = rng.integers(0, N, size=(runs, B))
+        np.put_along_axis(counts[:, t], idx, 1, axis=1)
+    valid = rng.random((runs, rounds, N)) < m
+    obs = (counts[:, :-1] > 0) & valid[:, :-1] & valid[:, 1:]
+    rate = obs.mean()
+    se = obs.mean(axis=(1, 2)).std(ddof=1) / math.sqrt(runs)
+    assert abs(rate - out["observations_per_round"]) < 4 * se
+    # rounds up to and including the first observing one (obs[:, j] observes in round j + 2);
+    # censoring at 400 rounds is negligible ((1 - r)^400 < 1e-5). Not geometric: observations
+    # cluster, and 1 / r would be off by about 1.5 rounds here (5 SE)
+    first = np.argmax(obs, axis=1).astype(float) + 2
+    first = first[obs.any(axis=1)]
+    assert abs(first.mean() - out["discovery_rounds"]) < 4 * first.std(ddof=1) / math.sqrt(
+        first.size
+    )
+    assert out["memory_observations"] == pytest.approx(
+        out["observations_per_round"] * out["memory_rounds"]
+    )
+
+
+def test_T3_gate_discovery_sign_enrichment_and_errors():
+    out = theory.gate_discovery(N=128, B=32, mixed=0.39, lam=0.3, p=[0.6, 0.05], freq=[0.85, 0.15])
+    plus = np.array([0.85 * (0.6**2 + 0.4**2), 0.15 * (0.05**2 + 0.95**2)])
+    assert out["sign_enrichment"] == pytest.approx(list(plus / plus.sum()))
+    # one remembered sign cannot reach THEORY.md's (2p - 1)^2 weights on the wrong type (0.78)
+    assert out["sign_enrichment"][1] < 0.25
+    for kwargs in ({"N": 0}, {"B": 1.5}, {"mixed": 0.0}, {"lam": 1.5}):
+        with pytest.raises(ValueError):
+            theory.gate_discovery(**{"N": 8, "B": 2, "mixed": 0.5, "lam": 0.3, **kwargs})
