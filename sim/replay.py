@@ -69,14 +69,9 @@ def ranks(score: Float[Array, " N"]) -> Float[Array, " N"]:
 
 
 def rank_weights(score: Float[Array, " N"], temperature) -> Float[Array, " N"]:
-    """(1 / rank)^(1/T) normalised (prioritized level replay).
-
-    Ranks are a permutation of 1..N, so the normaliser sum_r r^(-1/T) does not depend on S.
-    """
-    N = score.shape[0]
+    """(1 / rank)^(1/T) normalised (prioritized level replay)."""
     h = jnp.exp(-jnp.log(ranks(score)) / temperature)
-    total = jnp.sum(jnp.exp(-jnp.log(jnp.arange(1, N + 1, dtype=score.dtype)) / temperature))
-    return h / total
+    return h / jnp.sum(h)
 
 
 def distribution(
