@@ -9,14 +9,27 @@ nothing of ours outside theory, and neither jax nor sympy at import time. Import
 ``from theory import X``.
 """
 
-from theory.t6_budget import (
-    alpha_of_compute,
-    compute_cap,
-    gain_rate,
-    gain_rate_expr,
-    kappa_of_compute,
-    marginal_gain,
-    student_mixed_mass,
+from theory.gates import GATE_DEFAULTS, GATES, PROGRESS, check_gate, check_progress
+from theory.l0_pairs import (
+    a_pair_expr,
+    best_worst_class_probs,
+    best_worst_marginals,
+    expected_prompt_pair_probs,
+    jax_pair_accuracy,
+    pair_accuracy,
+    pair_accuracy_noiseless,
+    pair_outcome_probs,
+    prompt_pair_probs,
+    void_probability,
+)
+from theory.predict import predict, side_of_threshold
+from theory.student import (
+    STUDENTS,
+    StudentSpec,
+    check_student,
+    get_student,
+    theta0_policies,
+    theta0_sample,
 )
 from theory.t1_drift import (
     dpo_fixed_point,
@@ -35,39 +48,6 @@ from theory.t1_drift import (
     mixed_mass_tabular_expr,
     pair_drift_factor,
     sigmoid_factor_expr,
-)
-from theory.t5_inversion import damage_expr, damage_rate, inversion_kappa, inverts
-from theory.t3_mismatch import (
-    consensus_gate_drift,
-    gate_discovery,
-    horizon_time_expr,
-    margin_after,
-    mismatch_condition,
-    mismatch_horizon,
-    mismatch_signs,
-    saturation_time,
-)
-from theory.l0_pairs import (
-    a_pair_expr,
-    best_worst_class_probs,
-    best_worst_marginals,
-    expected_prompt_pair_probs,
-    jax_pair_accuracy,
-    pair_accuracy,
-    pair_accuracy_noiseless,
-    pair_outcome_probs,
-    prompt_pair_probs,
-    void_probability,
-)
-from theory.gates import GATE_DEFAULTS, GATES, PROGRESS, check_gate, check_progress
-from theory.predict import predict, side_of_threshold
-from theory.student import (
-    STUDENTS,
-    StudentSpec,
-    check_student,
-    get_student,
-    theta0_policies,
-    theta0_sample,
 )
 from theory.t2_progress import (
     READINGS,
@@ -89,6 +69,16 @@ from theory.t2b_variance import (
     random_walk_sd,
     shared_update_variance,
 )
+from theory.t3_mismatch import (
+    consensus_gate_drift,
+    gate_discovery,
+    horizon_time_expr,
+    margin_after,
+    mismatch_condition,
+    mismatch_horizon,
+    mismatch_signs,
+    saturation_time,
+)
 from theory.t4_silent import (
     dpo_grad_sq_norm,
     fresh_loss_change,
@@ -96,8 +86,17 @@ from theory.t4_silent import (
     fresh_loss_rate_tabular,
     trained_loss_change,
 )
+from theory.t5_inversion import damage_expr, damage_rate, inversion_kappa, inverts
+from theory.t6_budget import (
+    alpha_of_compute,
+    compute_cap,
+    gain_rate,
+    gain_rate_expr,
+    kappa_of_compute,
+    marginal_gain,
+    student_mixed_mass,
+)
 from theory.util import UsageError, check_int, check_range
-
 
 __all__ = [
     "GATES",

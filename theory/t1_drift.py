@@ -376,8 +376,8 @@ def first_round_drift_estimate(
         "g_heldout": gh,
         "g_heldout_se": seg,
     }
-    if "N" in student:
-        N = check_int("student['N']", student["N"], 1)
+    if "N" in st:
+        N = check_int("student['N']", st["N"], 1)
         ms, ses = _mean_se(selfv)
         out["train"] = scale * ((1 - 1 / N) * mD * gh + ms / N)
         out["train_se"] = scale * math.hypot((1 - 1 / N) * out["heldout_se"] / scale, ses / N)

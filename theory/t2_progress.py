@@ -193,7 +193,9 @@ def gate_amplification(
     # two incorrect ends: verdict means differ w.p. 2 alpha (1 - alpha)
     E_unmixed = differ * _folded_mean(2 * k, s2) + same * _folded_mean(0, s2)
     ratio = np.where(k > 0, 2 * k / np.where(k > 0, erf(k), 1.0), math.sqrt(math.pi))
-    return _f(ratio / (mixed * E_mixed + unmixed * E_unmixed) * mixed)
+    # gated drift mixed E[D | mixed] / E_gap against uniform's mixed E[sign D | mixed]: the
+    # fraction of mixed pairs cancels (void pairs only lower E_gap, raising the ratio)
+    return _f(ratio / (mixed * E_mixed + unmixed * E_unmixed))
 
 
 # ---------------------------------------------------------------- T2: progress decomposition --
@@ -428,4 +430,3 @@ def loss_progress_factor(p: Any, h: Any) -> Any:
     hh = np.asarray(h, float)
     sig = 1.0 / (1.0 + np.exp(-hh))
     return _f(np.asarray(p, float) * (1 - sig) ** 2 + (1 - np.asarray(p, float)) * sig**2)
-
