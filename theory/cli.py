@@ -20,7 +20,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "theory.commands": ("predict",),
     "sim.commands": ("simulate", "sweep", "bench"),
     "sim.reproduce": ("reproduce",),
-    "empirical.audit_cli": ("audit",),
+    "empirical.audit.commands": ("audit",),
     "empirical.commands": ("empirical",),
 }
 
