@@ -350,13 +350,8 @@ def measure_range(
 # ---------------------------------------------------------------- inverse maps ---------------
 
 
-def _alpha_at(
-    st: dict[str, Any], value: float, kappas: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Alpha with measure = value at each kappa (bisection, vectorised); NaN where unreachable.
-
-    Also returns +1 / -1 where the value is above / below what that kappa can reach, else 0.
-    """
+def _alpha_at(st: dict[str, Any], value: float, kappas: np.ndarray) -> np.ndarray:
+    """Alpha with measure = value at each kappa (bisection, vectorised); NaN where unreachable."""
     lo_v = np.asarray(_evaluate(st, np.zeros(kappas.shape), kappas))
     hi_v = np.asarray(_evaluate(st, np.ones(kappas.shape), kappas))
     a_lo, a_hi = np.zeros(kappas.shape), np.ones(kappas.shape)
@@ -367,7 +362,7 @@ def _alpha_at(
     alpha = 0.5 * (a_lo + a_hi)
     flat = np.abs(hi_v - lo_v) <= _AT_TOL  # kappa = 0: the measure does not see alpha
     reach = (value >= lo_v - _AT_TOL) & (value <= hi_v + _AT_TOL) & ~flat
-    return np.where(reach, alpha, np.nan), np.where(value > hi_v, 1, np.where(value < lo_v, -1, 0))
+    return np.where(reach, alpha, np.nan)
 
 
 def equivalent_alpha(
@@ -417,11 +412,11 @@ def equivalent_alpha(
                 f"{_describe(st)} {value:.4g} is outside [{lo:.4g}, {hi:.4g}], "
                 f"what it can be at kappa = {kappa:g}"
             )
-        return float(_alpha_at(st, value, np.array([float(kappa)]))[0][0])
+        return float(_alpha_at(st, value, np.array([float(kappa)]))[0])
     if abs(value - chance) <= _AT_TOL:
         return 0.0, 1.0  # kappa = 0 allows every alpha
     ks = _grid_with_limits()[1:]
-    alpha, where = _alpha_at(st, value, ks)
+    alpha = _alpha_at(st, value, ks)
     ok = ~np.isnan(alpha)
     if not ok.any():
         lo, hi = measure_range(measure, n=n, K=K, p_correct=p_correct)
@@ -431,12 +426,11 @@ def equivalent_alpha(
         )
     lo_a, hi_a = float(np.min(alpha[ok])), float(np.max(alpha[ok]))
     lo_a, hi_a = _refine(st, value, ks, alpha, lo_a, hi_a)
-    # where reach is lost between neighbouring kappas the matching alpha runs to 0 or 1
-    edge = ok[:-1] != ok[1:]
-    lost = np.concatenate([where[:-1][edge & ~ok[:-1]], where[1:][edge & ~ok[1:]]])
-    if (lost == 1).any():
+    # As kappa -> 0 the measure's range shrinks to its chance level, so by continuity the value
+    # is met at alpha = 1 (above chance) or alpha = 0 (below) at the smallest kappa reaching it.
+    if value > chance:
         hi_a = 1.0
-    if (lost == -1).any():
+    else:
         lo_a = 0.0
     return lo_a, hi_a
 
@@ -451,7 +445,7 @@ def _refine(
         if not finite[idx] or idx in (0, len(ks) - 2):
             continue  # extreme at kappa = inf or a grid end: nothing to refine inside
         fine = np.geomspace(ks[idx - 1], ks[idx + 1], 33)
-        a, _ = _alpha_at(st, value, fine)
+        a = _alpha_at(st, value, fine)
         if np.isfinite(a).any():
             best = float(np.nanmin(sign * a)) * sign
             if sign > 0:

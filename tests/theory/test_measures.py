@@ -375,3 +375,14 @@ def test_verdict_is_alpha_and_range():
     assert measure_value(0.37, 5.0, "verdict") == 0.37
     assert equivalent_alpha(0.37, "verdict") == (0.37, 0.37)
     assert measure_range("selection", K=4) == pytest.approx((0.0, 1.0), abs=1e-12)
+
+
+def test_T1_value_near_chance_allows_alpha_one():
+    """Just off the random-scorer level the value is met at alpha = 1 (or 0) by a weak scorer,
+    and, the thresholds here lying on one side of it, only by alphas on one side of 1/2."""
+    kw = {"n": 4, "K": 4, "p_correct": 0.3}  # threshold falls with kappa from the random pick
+    rp = random_scorer_level("selection", **kw)
+    lo, hi = equivalent_alpha(rp + 1e-6, "selection", **kw)
+    assert hi == 1.0 and 0.5 < lo < 0.51
+    lo, hi = equivalent_alpha(0.25 - 1e-6, "selection", K=4)  # threshold 1/4 at every kappa
+    assert lo == 0.0 and 0.49 < hi < 0.5
