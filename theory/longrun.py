@@ -48,7 +48,7 @@ from scipy.special import expit, ndtr
 from theory.student import get_student
 from theory.util import check_int, check_range
 
-__all__ = ["heldout_accuracy_cr", "long_run_prediction", "mean_field_run"]
+__all__ = ["expected_ascent", "heldout_accuracy_cr", "long_run_prediction", "mean_field_run"]
 
 _Z, _WZ = np.polynomial.hermite_e.hermegauss(64)
 _WZ = _WZ / math.sqrt(2.0 * math.pi)
@@ -78,6 +78,35 @@ def heldout_accuracy_cr(c: Any, r: Any, K: int, mu: float, du: float = 0.2) -> n
     L = (_WZ * np.exp(-t * np.exp(xj))).sum(-1)
     acc = np.trapezoid(f0 * L ** (K - 1) * t[..., 0], u, axis=-1)
     return acc.reshape(c.shape)
+
+
+def _ascent(delta, pi, Pw, beta):
+    """Expected DPO ascent in logit space (n = 2, L0 pair law) and its pieces.
+
+    The ordered outcome (w, l), w != l, has probability 2 pi_w pi_l P_wl (two i.i.d. samples,
+    the higher score wins: P_wl = Phi(sqrt2 kappa (v_w - v_l))) and ascent
+    beta sigmoid(-h_wl) (e_w - e_l), h_wl = beta (delta_w - delta_l). Returns
+    (g, W, pp, sm): g_y = sum_j W_yj - W_jy, W_wl = 2 beta pi_w pi_l P_wl sigmoid(-h_wl).
+    """
+    K = delta.shape[-1]
+    h = beta * (delta[..., :, None] - delta[..., None, :])
+    sm = expit(-h)
+    pp = pi[..., :, None] * pi[..., None, :] * (1.0 - np.eye(K))
+    W = 2.0 * beta * pp * Pw * sm
+    return W.sum(-1) - W.sum(-2), W, pp, sm
+
+
+def expected_ascent(delta: Any, logits: Any, v: Any, kappa: float, beta: float = 1.0) -> np.ndarray:
+    """Expected DPO ascent E[beta sigmoid(-h)(e_w - e_l)] of one prompt in logit space (n = 2).
+
+    ``delta`` = logits - reference logits, ``logits`` the current logits, ``v`` the frozen
+    verdicts (0/1) of the K candidates; leading batch axes allowed. A void pair (w = l) gives 0.
+    """
+    delta, logits, v = (np.asarray(x, dtype=float) for x in (delta, logits, v))
+    pi = np.exp(logits - logits.max(-1, keepdims=True))
+    pi /= pi.sum(-1, keepdims=True)
+    Pw = ndtr(math.sqrt(2.0) * kappa * (v[..., :, None] - v[..., None, :]))
+    return _ascent(delta, pi, Pw, beta)[0]
 
 
 def _jacobian_trace(C, W, pp, R, pi, beta):
@@ -135,7 +164,6 @@ def mean_field_run(
     correct = (np.arange(K) == 0).astype(float)
     v = np.where(U[None] < alphas[:, None, None, None], correct, 1.0 - correct)  # (A, D, N, K)
     Pw = ndtr(math.sqrt(2.0) * kappa * (v[..., :, None] - v[..., None, :]))
-    off = 1.0 - np.eye(K)
     phi = xi.copy()
     phi[:, :, 0, 0] += mu
     f = phi[..., 0]  # u-coordinate of the features (D, N, K)
@@ -161,11 +189,7 @@ def mean_field_run(
         delta = lg - l0
         pi = np.exp(lg - lg.max(-1, keepdims=True))
         pi /= pi.sum(-1, keepdims=True)
-        h = beta * (delta[..., :, None] - delta[..., None, :])
-        sm = expit(-h)
-        pp = pi[..., :, None] * pi[..., None, :] * off
-        W = 2.0 * beta * pp * Pw * sm  # expected weight of ordered outcome (w, l), times beta
-        g = W.sum(-1) - W.sum(-2)  # function-space ascent per candidate (A, D, N, K)
+        g, W, pp, sm = _ascent(delta, pi, Pw, beta)
         mean_g = np.matmul(g.reshape(A, D, 1, N * K), phi_flat[None])[..., 0, :] / N
         if t % noise_every == 0:
             # second moments of one pair's ascent G and restoring rates of the mean update
