@@ -2,7 +2,8 @@
 
 Public API (jax is imported lazily, so ``import sim`` and the CLI start fast):
 ``make_config``, ``Config``, ``STUDENTS``, ``heterogeneous_verifier``, ``run``, ``run_seeds``,
-``sweep``, ``sweep_to_results``, ``save_sweep``, ``load_sweep``, ``Trajectory``,
+``grid_runs`` (the one sweep engine: any traced parameters x seeds), ``sweep``,
+``config_dict``, ``config_hash``, ``sweep_to_results``, ``save_sweep``, ``load_sweep``, ``Trajectory``,
 ``delta_heldout``, ``min_delta_heldout``, ``early_delta``, ``progress_moments``; the numpy
 reference model is ``sim.reference``.
 """

@@ -173,6 +173,52 @@ def make_config(
     return Config(**fields)
 
 
+# valid range (lo, hi) of every traced leaf; None = unbounded
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "alpha": (0.0, 1.0),
+    "kappa": (0.0, None),
+    "rho": (0.0, 1.0),
+    "beta": (0.0, None),
+    "eta": (0.0, None),
+    "mu": (None, None),
+    "s": (0.0, None),
+    "b": (None, None),
+    "lam": (0.0, 1.0),
+    "tau": (None, None),
+    "temperature": (1e-6, None),
+    "staleness": (0.0, 1.0),
+}
+
+
+def check_points(config: Config, points: Any) -> dict[str, np.ndarray]:
+    """Validated grid points of traced parameters: name -> float32 array (G,) or (G, N).
+
+    Raises:
+        ValueError: an unknown or static name, a value out of range, a wrong shape, or names
+            with different numbers of points.
+    """
+    out: dict[str, np.ndarray] = {}
+    for name, values in dict(points).items():
+        if name not in LEAVES:
+            kind = "a static field" if name in STATIC else "not a parameter"
+            raise ValueError(
+                f"grid point name {name!r} is {kind}; traced parameters: {', '.join(LEAVES)}"
+            )
+        arr = np.asarray(values, dtype=np.float64)
+        per_prompt = name in ("alpha", "kappa")
+        if arr.ndim != 1 and not (per_prompt and arr.ndim == 2 and arr.shape[1] == config.N):
+            want = f"(G,) or (G, {config.N})" if per_prompt else "(G,)"
+            raise ValueError(f"grid points of {name} must have shape {want}, got {arr.shape}")
+        if arr.shape[0] == 0:
+            raise ValueError(f"grid points of {name} are empty")
+        _check(name, arr, *RANGES[name])
+        out[name] = arr.astype(np.float32)
+    sizes = {k: v.shape[0] for k, v in out.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"grid points must all have the same length G, got {sizes}")
+    return out
+
+
 def _leaf(value: Any) -> Any:
     arr = np.asarray(value, dtype=np.float64)
     return float(arr) if arr.ndim == 0 else arr
