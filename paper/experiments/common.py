@@ -20,6 +20,7 @@ import numpy as np
 import sim
 import theory
 from sim.trajectory import Trajectory
+from theory.student import STUDENTS  # TODO(lead): `from theory import STUDENTS` once exported
 
 Payload = tuple[dict[str, np.ndarray], dict[str, tuple[tuple[str, ...], np.ndarray]], dict]
 Bar = Callable[[str], None]
@@ -35,11 +36,11 @@ def seed_range(n: int, start: int = 0) -> list[int]:
 def model_fields(student: str, **overrides: Any) -> dict[str, Any]:
     """The student's fields (theory.STUDENTS) with sim's defaults (N, B, eta, beta, ...) and
     ``overrides``: the numbers theory's formulas take for this model."""
-    return {**_sim_defaults(), **theory.STUDENTS[student].fields(), **overrides}
+    return {**_sim_defaults(), **STUDENTS[student].fields(), **overrides}
 
 
 def _sim_defaults() -> dict[str, Any]:
-    # TODO(engine): sim's params defaults once wt-sim's engine is merged (jax-free access)
+    # lazy: sim.config imports jax
     from sim.config import DEFAULTS
 
     return dict(DEFAULTS)
@@ -84,33 +85,7 @@ def grid(
         if bar is not None:
             bar(f"{label} {done[0]}/{G}")
 
-    return _grid_runs_compat(config, pts, np.asarray(seeds), progress=progress)
-
-
-def _grid_runs_compat(config, points, seeds, progress=None):
-    # TODO(engine): replace by sim.grid_runs(config, points, seeds, progress=...) (wt-sim)
-    import dataclasses
-
-    import jax
-
-    from sim.grid import seed_keys
-    from sim.loop import run
-    from sim.trajectory import to_numpy
-
-    _, keys = seed_keys(seeds)
-    f = jax.jit(
-        lambda pts, keys: jax.vmap(
-            lambda p: jax.vmap(lambda k: run(dataclasses.replace(config, **p), k))(keys)
-        )(pts)
-    )
-    G = len(next(iter(points.values())))
-    out = []
-    for start in range(0, G, 8):
-        chunk = {k: v[start : start + 8] for k, v in points.items()}
-        out.append(to_numpy(f(chunk, keys)))
-        if progress is not None:
-            progress(len(next(iter(chunk.values()))))
-    return Trajectory(*(np.concatenate(xs) for xs in zip(*out)))
+    return sim.grid_runs(config, pts, np.asarray(seeds), progress=progress)
 
 
 def grid2(

@@ -71,12 +71,13 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
         preds, seconds, traces, crosses = [], [], [], []
         for b in range(nb):
             m = _moments(cfg, run_key, jax.random.fold_in(run_key, 1 + b), per_batch)
-            mu = np.concatenate([m["mu_shared"], m["mu_tabular"]], axis=1)
             trace = m["trace_cov"] * per_batch / (per_batch - 1)  # unbiased tr Sigma_x
             w = m["weights"]
-            # E||mu_hat||^2 = ||mu||^2 + tr Sigma / D: remove the plug-in bias of the self-term
-            ep = theory.expected_progress(mu, w, eta)
-            preds.append(ep["total"] - eta * w * trace / per_batch)
+            # the cross-term runs through the shared block only (tabular coordinates are the
+            # prompt's own); E||mu_hat||^2 = ||mu||^2 + tr Sigma / D: remove the plug-in bias
+            ep = theory.expected_progress(m["mu_shared"], w, eta)
+            mu_sq = (m["mu_shared"] ** 2).sum(1) + (m["mu_tabular"] ** 2).sum(1)
+            preds.append(eta * w * (mu_sq - trace / per_batch) + ep["cross"])
             seconds.append(m["second_moment"])
             traces.append(trace)
             crosses.append(ep["cross"])
