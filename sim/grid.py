@@ -13,7 +13,6 @@ the seed axis is sharded instead.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sim.config import Config, check_points, make_config
+from sim.io import shard_indices
 from sim.loop import run
 from sim.trajectory import Trajectory, to_numpy
 
@@ -55,7 +55,7 @@ def _chunk(base: Config, points: dict[str, jax.Array], keys: jax.Array) -> Traje
     def per_seed(key):
         if not points:
             return jax.tree.map(lambda x: x[None], run(base, key))
-        return jax.vmap(lambda pt: run(dataclasses.replace(base, **pt), key))(points)
+        return jax.vmap(lambda pt: run(base.replace(**pt), key))(points)
 
     return jax.vmap(per_seed)(keys)
 
@@ -73,6 +73,31 @@ def _pad(x: np.ndarray, size: int) -> np.ndarray:
     return x if extra == 0 else np.concatenate([x, np.repeat(x[-1:], extra, axis=0)])
 
 
+def chunk_plan(
+    G: int, S: int, N: int, n_dev: int, chunk_runs: int, has_points: bool
+) -> tuple[int, int, bool]:
+    """(grid points per chunk, seeds per chunk, whether the grid axis is sharded).
+
+    A chunk holds about ``chunk_runs * min(1, 128 / N)`` runs; the device-sharded axis is
+    padded to a multiple of the device count. With fewer points than devices the seed axis is
+    split and sharded instead.
+    """
+    budget = max(1, int(chunk_runs * min(1.0, 128 / N)))
+    g_chunk = min(G, max(1, budget // S))
+    grid_sharded = has_points and G >= n_dev
+    if grid_sharded:
+        return n_dev * math.ceil(g_chunk / n_dev), S, True
+    s_chunk = min(S, max(1, budget // g_chunk))
+    return g_chunk, n_dev * math.ceil(s_chunk / n_dev), False
+
+
+def part_indices(G: int, S: int, N: int, shard: tuple[int, int] | None) -> np.ndarray:
+    """Flat indices of part ``shard = (i, K)`` of a G-point sweep, whole chunks where possible."""
+    n_dev = len(jax.devices())
+    g_chunk, _, _ = chunk_plan(G, S, N, n_dev, CHUNK_RUNS, True)
+    return shard_indices(G, shard, g_chunk)
+
+
 def grid_runs(
     config: Config,
     points: Mapping[str, Any] | None,
@@ -81,6 +106,7 @@ def grid_runs(
     progress: Callable[[int], None] | None = None,
     chunk_runs: int = CHUNK_RUNS,
     shard: bool = True,
+    plan_points: int | None = None,
 ) -> Trajectory:
     """Runs of ``config`` at G grid points x seeds -> Trajectory with fields (G, S, ...).
 
@@ -94,6 +120,9 @@ def grid_runs(
         progress: called with the number of grid points finished after each chunk.
         chunk_runs: runs per compiled chunk at N = 128 (scaled by 128 / N).
         shard: shard each chunk over the local devices when there are several.
+        plan_points: size chunks as for a grid of this many points (a part of a larger sweep
+            then compiles the same chunk shape as the whole, so its numbers are bitwise the
+            whole's: XLA may round differently at other batch shapes).
 
     Raises:
         ValueError: an unknown or static name, values out of range, or mismatched G.
@@ -104,14 +133,9 @@ def grid_runs(
     S = keys.shape[0]
     mesh = _mesh() if shard else None
     n_dev = 1 if mesh is None else mesh.devices.size
-    budget = max(1, int(chunk_runs * min(1.0, 128 / config.N)))
-    # grid points per chunk (all seeds); with fewer points than devices, split the seeds instead
-    g_chunk = min(G, max(1, budget // S))
-    s_chunk = S if pts and G >= n_dev else min(S, max(1, budget // g_chunk))
-    if pts and G >= n_dev:
-        g_chunk = n_dev * math.ceil(g_chunk / n_dev)
-    else:
-        s_chunk = n_dev * math.ceil(s_chunk / n_dev)
+    g_chunk, s_chunk, grid_sharded = chunk_plan(
+        plan_points or G, S, config.N, n_dev, chunk_runs, bool(pts)
+    )
     keys = np.asarray(keys)
     out: list[Trajectory] = []
     for g0 in range(0, G, g_chunk):
@@ -123,7 +147,7 @@ def grid_runs(
             chunk_keys = _pad(keys[s0 : s0 + ns], s_chunk)
             if mesh is not None:
                 spec = NamedSharding(mesh, PartitionSpec("runs"))
-                if pts and G >= n_dev:
+                if grid_sharded:
                     chunk_pts = {k: jax.device_put(v, spec) for k, v in chunk_pts.items()}
                 else:
                     chunk_keys = jax.device_put(chunk_keys, spec)
