@@ -121,7 +121,7 @@ def test_theory_md_structure_survives_conversion():
 def test_write_appendices_and_cli(tmp_path, capsys):
     paths = write_appendices(tmp_path)
     assert [p.name for p in paths] == ["model_appendix.tex", "theory_appendix.tex"]
-    assert all(p.read_text().startswith("% generated from paper/") for p in paths)
+    assert all(p.read_text().startswith("% generated from ") for p in paths)
     assert main([]) == 2
     assert main([str(tmp_path / "missing.md"), str(tmp_path / "x.tex")]) == 2
     bad = tmp_path / "bad.md"
