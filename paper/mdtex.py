@@ -449,6 +449,33 @@ def write_appendices(paper_dir: str | Path, source_dir: str | Path | None = None
     ]
 
 
+# A run's Markdown reports that the paper inputs when the run wrote them: (file in OUT, generated
+# file, what its ``#`` heading becomes, label prefix). main.tex refers to ``claims:main``.
+REPORTS = (
+    ("claims.md", "claims_report.tex", "section", "claims"),
+    ("ladder.md", "ladder.tex", "subsection", "ladder"),
+)
+
+
+def write_reports(out_dir: str | Path, paper_dir: str | Path | None = None) -> list[Path]:
+    """Convert each report of :data:`REPORTS` that ``out_dir`` holds into ``paper/generated``.
+
+    Args:
+      out_dir: the ``reproduce`` output folder (``OUT``).
+      paper_dir: the assembled paper folder; default ``OUT/paper``.
+
+    Returns:
+      The files written (reports the run did not produce are skipped; main.tex says so).
+    """
+    out = Path(out_dir)
+    gen = (Path(paper_dir) if paper_dir is not None else out / "paper") / "generated"
+    return [
+        write_markdown_input(out / md, gen / name, top=top, label_prefix=prefix)
+        for md, name, top, prefix in REPORTS
+        if (out / md).is_file()
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m paper.mdtex IN.md OUT.tex``."""
     args = sys.argv[1:] if argv is None else argv
