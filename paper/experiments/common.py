@@ -20,7 +20,6 @@ import numpy as np
 import sim
 import theory
 from sim.trajectory import Trajectory
-from theory.student import STUDENTS  # TODO(lead): `from theory import STUDENTS` once exported
 
 Payload = tuple[dict[str, np.ndarray], dict[str, tuple[tuple[str, ...], np.ndarray]], dict]
 Bar = Callable[[str], None]
@@ -34,16 +33,9 @@ def seed_range(n: int, start: int = 0) -> list[int]:
 
 
 def model_fields(student: str, **overrides: Any) -> dict[str, Any]:
-    """The student's fields (theory.STUDENTS) with sim's defaults (N, B, eta, beta, ...) and
-    ``overrides``: the numbers theory's formulas take for this model."""
-    return {**_sim_defaults(), **STUDENTS[student].fields(), **overrides}
-
-
-def _sim_defaults() -> dict[str, Any]:
-    # lazy: sim.config imports jax
-    from sim.config import DEFAULTS
-
-    return dict(DEFAULTS)
+    """The model's fields for ``student`` (theory.STUDENTS through ``sim.defaults``, with sim's
+    defaults for N, B, eta, beta, ... and ``overrides``): the numbers theory's formulas take."""
+    return sim.defaults(student, **overrides)
 
 
 def student_dict(fields: dict[str, Any]) -> dict[str, Any]:
