@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from theory.l0_pairs import _two_level_J, a_pair_expr, pair_accuracy
+from theory.l0_pairs import a_pair_expr, pair_accuracy, two_level_J
 from theory.student import check_student, theta0_sample
 from theory.t2_progress import gate_amplification
 from theory.util import check_int, check_range
@@ -353,7 +353,7 @@ def first_round_drift_estimate(
         U = rng.random((n_samples, K))
         v = np.where(np.arange(K) == 0, U < alpha, U >= alpha).astype(float)
         Q = (pi * v).sum(1)
-        J = _two_level_J(float(kappa), n, Q)  # (S, 2, 2)
+        J = two_level_J(float(kappa), n, Q)  # (S, 2, 2)
         lev = (1 - v).astype(int)
         rows = np.arange(n_samples)[:, None, None]
         P = pi[:, :, None] * pi[:, None, :] * J[rows, lev[:, :, None], lev[:, None, :]]
