@@ -11,6 +11,8 @@ nothing of ours outside theory, and neither jax nor sympy at import time. Import
 
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS, check_gate, check_progress
 from theory.l0_pairs import (
+    BERNSTEIN_MAX_N,
+    N_MAX,
     a_pair_expr,
     best_worst_class_probs,
     best_worst_marginals,
@@ -100,6 +102,8 @@ from theory.t6_budget import (
 from theory.util import UsageError, check_int, check_range
 
 __all__ = [
+    "BERNSTEIN_MAX_N",
+    "N_MAX",
     "GATES",
     "GATE_DEFAULTS",
     "PROGRESS",

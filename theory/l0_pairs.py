@@ -30,6 +30,8 @@ from scipy.special import erf, ndtr
 from theory.util import check_int, check_range
 
 __all__ = [
+    "BERNSTEIN_MAX_N",
+    "N_MAX",
     "a_pair_expr",
     "best_worst_class_probs",
     "best_worst_marginals",
@@ -245,7 +247,9 @@ def _two_level_direct(kappa: float, n: int, Q: np.ndarray) -> np.ndarray:
     return J[inv.reshape(Q.shape)]
 
 
-_BERNSTEIN_MAX_N = 64  # above, the Bernstein sum's cost (n - 1 integrals) exceeds the direct one
+#: Largest n for which many masses Q share one Bernstein sum (n - 1 integrals); above it every
+#: distinct Q costs one quadrature, so functions that need thousands of Q values stop here.
+BERNSTEIN_MAX_N = 64
 
 
 def two_level_J(kappa: float, n: int, Q: Any) -> np.ndarray:
@@ -265,7 +269,7 @@ def two_level_J(kappa: float, n: int, Q: Any) -> np.ndarray:
         J = np.array([[1.0, 2.0 * Ph], [2.0 * (1.0 - Ph), 1.0]])
         return np.broadcast_to(J, Q.shape + (2, 2))
     kappa = min(float(kappa), _KAPPA_FLAT)
-    if n > _BERNSTEIN_MAX_N or np.unique(Q).size < n - 1:
+    if n > BERNSTEIN_MAX_N or np.unique(Q).size < n - 1:
         return _two_level_direct(kappa, n, Q)
     Ib = _two_level_bernstein(kappa, n)
     k = np.arange(n - 1)
@@ -321,13 +325,14 @@ def expected_prompt_pair_probs(
 ) -> dict[str, Any]:
     """L0 exact finite-K average over the frozen verdicts (v_0 = 1 w.p. alpha, v_j = 0 w.p. alpha).
 
-    Enumerates all 2^K verdict vectors (K <= ``max_k``). Returns the averaged ``matrix`` and
-    ``right``/``wrong``/``void``/``unmixed`` as :func:`prompt_pair_probs`.
+    Enumerates all 2^K verdict vectors (K <= ``max_k``; n <= 64, where one Bernstein sum serves
+    all 2^K masses Q). Returns the averaged ``matrix`` and ``right``/``wrong``/``void``/``unmixed``
+    as :func:`prompt_pair_probs`.
     """
     pi = np.asarray(pi, dtype=float)
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
-    n = check_int("n", n, 2, N_MAX)
+    n = check_int("n", n, 2, BERNSTEIN_MAX_N)
     K = pi.size
     if K > max_k:
         raise ValueError(f"K must be <= {max_k} for exact enumeration, got {K}")

@@ -296,6 +296,11 @@ def test_L0_n_is_bounded_with_a_clear_message():
         theory.pair_accuracy(0.3, 1.0, 10_001)
     with pytest.raises(ValueError, match="n must be an integer"):
         theory.pair_accuracy(0.3, 1.0, math.inf)
+    # functions that need thousands of masses Q use one Bernstein sum, so n <= 64 there
+    with pytest.raises(ValueError, match=r"n must be an integer in \[2, 64\], got 65"):
+        theory.expected_prompt_pair_probs(np.full(4, 0.25), 0.3, 1.0, 65)
+    with pytest.raises(ValueError, match=r"n must be an integer in \[2, 64\]"):
+        theory.first_round_drift_estimate(0.3, 1.0, theory.get_student("default"), n=100)
 
 
 @given(st.floats(0, 1), st.floats(0, 50))
