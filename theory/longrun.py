@@ -267,7 +267,7 @@ def _check_inputs(alpha, kappa, rounds, student, N, B, eta, beta, n, gate, draws
     check_range("kappa", kappa, 0.0, 10.0)
     rounds = check_int("rounds", rounds, 1, _MAX_ROUNDS)
     get_student(student)
-    N = check_int("N", N, 8, 4096)
+    N = check_int("N", N, 8, 1024)
     B = check_int("B", B, 1, 4096)
     check_range("eta", eta, 0.0, 1.0, lo_open=True)
     check_range("beta", beta, 0.0, 10.0, lo_open=True)
