@@ -20,6 +20,28 @@ from theory.util import UsageError
 __all__ = ["fit_group", "fit_verifier"]
 
 
+_RATIO = 1e100  # standardised loc, scale and spread stay within this factor of 1 (no overflow)
+
+
+def _check_scaled(group: ScoreGroup, rel_spread, loc, scale, mu: float, sd: float) -> None:
+    """Refuse settings whose standardised values would overflow or underflow the fit."""
+    where = f"verifier {group.verifier!r} task {group.task!r}"
+    if not rel_spread >= 1.0 / _RATIO or not sd >= 1.0 / _RATIO:
+        raise UsageError(
+            f"{where}: the scores' spread ({sd:.3g}) is too small to fit; rescale the scores"
+        )
+    if scale is not None and not 1.0 / _RATIO <= scale / sd <= _RATIO:
+        raise UsageError(
+            f"{where}: --scale {scale:g} is {scale / sd:.3g} times the scores' spread; "
+            "it must be within a factor 1e100"
+        )
+    if loc is not None and not abs(loc - mu) / sd <= _RATIO:
+        raise UsageError(
+            f"{where}: --loc {loc:g} lies {abs(loc - mu) / sd:.3g} spreads from the scores' "
+            "mean; it must be within 1e100"
+        )
+
+
 def fit_group(
     group: ScoreGroup,
     *,
@@ -48,21 +70,26 @@ def fit_group(
     r = np.asarray(group.n_rep, dtype=float)
     s1 = np.asarray(group.s1, dtype=float)
     s2 = np.asarray(group.s2, dtype=float)
-    spread = float(np.std(s1 / r))
+    mean = s1 / r
+    spread = float(np.std(mean))
     if scale is None and not spread > 0:
         raise UsageError(
             f"verifier {group.verifier!r} task {group.task!r}: all scores are equal; "
             "confidence cannot be estimated"
         )
-    # Fit in standardised units (so tolerances are absolute), then map back.
+    # Fit in standardised units (so tolerances are absolute), then map back. Sums of squares
+    # about each candidate's mean and about the overall mean: no cancellation of large offsets.
     n_sc = r.sum()
     mu = float(s1.sum() / n_sc)
-    sd = math.sqrt(max(float(s2.sum() / n_sc) - mu**2, 0.0)) or 1.0
+    within = np.maximum(s2 - s1 * mean, 0.0)
+    between = r * (mean - mu) ** 2
+    sd = math.sqrt(float(within.sum() + between.sum()) / n_sc) or 1.0
+    _check_scaled(group, spread / sd if scale is None else 1.0, loc, scale, mu, sd)
     d = ScoreData(
         c=np.asarray(group.label, dtype=bool),
         r=r,
         s1=(s1 - r * mu) / sd,
-        s2=(s2 - 2.0 * mu * s1 + r * mu**2) / sd**2,
+        s2=(within + between) / sd**2,
         w=np.ones(m),
     )
     d = compress(d)

@@ -202,11 +202,11 @@ def test_bad_files(tmp_path, capsys, setup, expected):
 @pytest.mark.parametrize(
     "argv,expected",
     [
-        (["--n", "1"], "--n must be an integer in [2, inf], got 1"),
+        (["--n", "1"], "--n must be an integer in [2, 32], got 1"),
         (["--gate", "best"], "--gate: gate must be one of"),
         (["--plot", "x.svg"], "--plot file must end in .png or .pdf"),
         (["--level", "1.5"], "--level must be in (0, 1)"),
-        (["--scale", "-1"], "--scale must be in (0, inf]"),
+        (["--scale", "-1"], "--scale must be in (0, 1e+100]"),
     ],
 )
 def test_bad_options(scores_file, capsys, argv, expected):
@@ -246,8 +246,9 @@ def test_load_scores_groups_and_pools_repeats(tmp_path):
     # Two more calls on candidate ("q0", 0) of verifier a: same label, pooled as one candidate.
     recs += [dict(recs[0], score=recs[0]["score"] + d) for d in (0.5, -0.25)]
     path = _write(tmp_path / "s.jsonl", recs, extra_lines=[(5, ""), (9, "   ")])
-    groups, n_bad = audit.load_scores(path)
-    assert n_bad == 0
+    loaded = audit.load_scores(path)
+    groups = loaded.groups
+    assert loaded.n_bad == 0 and loaded.n_duplicates == 0
     assert list(groups) == [("a", "t1"), ("b", "t2")]
     a = groups[("a", "t1")]
     assert a.n_candidates == 12 and a.n_scores == 14 and a.n_questions == 3
