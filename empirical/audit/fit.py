@@ -17,50 +17,38 @@ from empirical.audit.intervals import bootstrap_intervals, profile_intervals
 from empirical.audit.model import ScoreData, ScoreModel, compress
 from theory.util import UsageError
 
-__all__ = ["fit_group", "fit_verifier"]
+__all__ = ["check_group", "fit_group", "fit_verifier"]
 
 
-_RATIO = 1e100  # standardised loc, scale and spread stay within this factor of 1 (no overflow)
+_TINY = 1e-100  # smallest spread of the scores that the fit accepts (squares stay normal)
+_FIXED = 1e6  # a fixed scale within this factor of the scores' spread, a fixed loc within
+# this many spreads of their mean: beyond, EM's sums overflow or it crawls for minutes
 
 
 def _check_scaled(group: ScoreGroup, rel_spread, loc, scale, mu: float, sd: float) -> None:
     """Refuse settings whose standardised values would overflow or underflow the fit."""
     where = f"verifier {group.verifier!r} task {group.task!r}"
-    if not rel_spread >= 1.0 / _RATIO or not sd >= 1.0 / _RATIO:
+    if not rel_spread >= _TINY or not sd >= _TINY:
         raise UsageError(
             f"{where}: the scores' spread ({sd:.3g}) is too small to fit; rescale the scores"
         )
-    if scale is not None and not 1.0 / _RATIO <= scale / sd <= _RATIO:
+    if scale is not None and not 1.0 / _FIXED <= scale / sd <= _FIXED:
         raise UsageError(
             f"{where}: --scale {scale:g} is {scale / sd:.3g} times the scores' spread; "
-            "it must be within a factor 1e100"
+            f"it must be within a factor {_FIXED:g}"
         )
-    if loc is not None and not abs(loc - mu) / sd <= _RATIO:
+    if loc is not None and not abs(loc - mu) / sd <= _FIXED:
         raise UsageError(
             f"{where}: --loc {loc:g} lies {abs(loc - mu) / sd:.3g} spreads from the scores' "
-            "mean; it must be within 1e100"
+            f"mean; it must be within {_FIXED:g}"
         )
 
 
-def fit_group(
-    group: ScoreGroup,
-    *,
-    level: float = 0.95,
-    method: str = "profile",
-    n_boot: int = 200,
-    seed: int = 0,
-    loc: float | None = None,
-    scale: float | None = None,
-) -> VerifierFit:
-    """Fit V(alpha, kappa) to one (verifier, task) group of pooled candidates."""
-    if not 0.0 < level < 1.0:
-        raise UsageError(f"level must be in (0, 1), got {level:g}")
-    if method not in ("profile", "bootstrap"):
-        raise UsageError(f"method must be 'profile' or 'bootstrap', got {method!r}")
-    if scale is not None and not (math.isfinite(scale) and scale > 0):
-        raise UsageError(f"scale must be a positive number, got {scale!r}")
-    if loc is not None and not math.isfinite(loc):
-        raise UsageError(f"loc must be a finite number, got {loc!r}")
+def _standardise(group: ScoreGroup, loc: float | None, scale: float | None):
+    """The group's statistics in standardised units, with every data-dependent check.
+
+    Returns (data, mean, sd, spread of the candidates' mean scores).
+    """
     m = group.n_candidates
     if m < 2:
         raise UsageError(
@@ -92,6 +80,35 @@ def fit_group(
         s2=(within + between) / sd**2,
         w=np.ones(m),
     )
+    return d, mu, sd, spread
+
+
+def check_group(group: ScoreGroup, *, loc: float | None = None, scale: float | None = None):
+    """Raise UsageError (one line) if ``group`` cannot be fitted with these settings."""
+    _standardise(group, loc, scale)
+
+
+def fit_group(
+    group: ScoreGroup,
+    *,
+    level: float = 0.95,
+    method: str = "profile",
+    n_boot: int = 200,
+    seed: int = 0,
+    loc: float | None = None,
+    scale: float | None = None,
+) -> VerifierFit:
+    """Fit V(alpha, kappa) to one (verifier, task) group of pooled candidates."""
+    if not 0.0 < level < 1.0:
+        raise UsageError(f"level must be in (0, 1), got {level:g}")
+    if method not in ("profile", "bootstrap"):
+        raise UsageError(f"method must be 'profile' or 'bootstrap', got {method!r}")
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise UsageError(f"scale must be a positive number, got {scale!r}")
+    if loc is not None and not math.isfinite(loc):
+        raise UsageError(f"loc must be a finite number, got {loc!r}")
+    d, mu, sd, spread = _standardise(group, loc, scale)
+    m, n_sc = group.n_candidates, float(np.sum(group.n_rep))
     d = compress(d)
     model = ScoreModel(
         d,

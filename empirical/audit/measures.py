@@ -10,7 +10,8 @@
 Pair and selection are measured from the data; their intervals are percentile intervals of
 the nonparametric bootstrap over questions (exact multinomial resampling of the questions,
 drawn over the distinct per-question summaries, so the cost does not grow with the number of
-questions).
+questions); with fewer than 10 questions counted no interval is given and the side is not
+decided.
 
 The threshold in each measure is theory's T1 in that measure (:mod:`theory.measures`): the
 measure's value at alpha = 1/2. Verdict and pair: 1/2. Selection: a question's candidates are
@@ -38,6 +39,7 @@ __all__ = ["MEASURES", "Measure", "question_summaries", "rubric_measures", "sele
 
 MEASURES = ("verdict", "pair", "selection")
 N_BOOT = 1000
+MIN_QUESTIONS = 10  # fewer questions: a bootstrap over them says nothing; no interval
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ def _bootstrap(cols: np.ndarray, stat, level: float, n_boot: int, seed: int):
     """Percentile interval of ``stat(weights, cols)`` under resampling of the rows (questions).
 
     Rows with identical summaries are merged first: resampling Q questions with replacement is
-    a multinomial over the distinct rows with probabilities count / Q.
+    a multinomial over the distinct rows with probabilities count / Q. None for Q < 10.
     """
+    if cols.shape[0] < MIN_QUESTIONS:
+        return None
     uniq, counts = np.unique(cols, axis=0, return_counts=True)
     Q = int(counts.sum())
     rng = np.random.default_rng(seed)
@@ -230,16 +234,20 @@ def rubric_measures(
     mixed, right = s["mixed"], s["right"]
     n_pairs = int(mixed.sum())
     value = float(right.sum() / n_pairs) if n_pairs else None
-    ci = None
-    if n_pairs:
-        ci = _bootstrap(np.stack([right, mixed], 1), _ratio, level, n_boot, seed)
+    has = mixed > 0
+    ci = _bootstrap(np.stack([right[has], mixed[has]], 1), _ratio, level, n_boot, seed)
     thr = float(measure_threshold("pair", n=2, kappa=kappa))
+    why = (
+        f"only {int(has.sum())} question(s) with a mixed pair"
+        if n_pairs
+        else "no question has both a correct and an incorrect candidate"
+    )
     out["pair"] = Measure(
         name="pair",
         value=value,
         ci=ci,
         threshold=thr,
-        side=_side(ci, thr, "no question has both a correct and an incorrect candidate"),
+        side=_side(ci, thr, why),
         count=n_pairs,
         unit="mixed pairs",
         chance=0.5,
@@ -252,9 +260,13 @@ def rubric_measures(
     k, c, top = s["k"][elig], s["c"][elig], s["top"][elig]
     value = float(top.mean()) if n_q else None
     ci, thr, setting, equiv = None, math.nan, {}, None
+    why = "no question has two candidates and a correct one"
     if n_q:
         ci = _bootstrap(np.stack([top, np.ones(n_q)], 1), _ratio, level, n_boot, seed + 1)
         thr = selection_threshold(k, c, kappa)
+        why = f"only {n_q} question(s) counted"
+        if thr >= 1.0:  # every counted question has only correct candidates
+            ci, why = None, "no counted question has an incorrect candidate"
         setting = {"variant": "distinct candidates", "candidates_per_question": _usual(k)}
         if np.all(c == 1) and np.all(k == k[0]):
             setting["K"] = int(k[0])
@@ -264,7 +276,7 @@ def rubric_measures(
         value=value,
         ci=ci,
         threshold=thr,
-        side=_side(ci, thr, "no question has two candidates and a correct one"),
+        side=_side(ci, thr, why),
         count=n_q,
         unit="questions",
         chance=thr,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from empirical.audit.containers import ScoreGroup, VerifierFit, finite_or_none
-from empirical.audit.fit import fit_group
+from empirical.audit.fit import check_group, fit_group
 from empirical.audit.measures import Measure, rubric_measures
 from empirical.audit.scores import ScoresFile, load_scores
 from theory import predict
@@ -278,6 +278,8 @@ def audit_table(
         groups = list(path_or_records.values())
     else:
         groups = list(path_or_records)
+    for g in groups:  # every group's data checked before the first fit
+        check_group(g, loc=loc, scale=scale)
     rows = [
         audit_row(
             g,
