@@ -35,7 +35,15 @@ import numpy as np
 from empirical.audit.containers import ScoreGroup, VerifierFit, finite_or_none
 from theory.measures import equivalent_alpha, measure_threshold
 
-__all__ = ["MEASURES", "Measure", "question_summaries", "rubric_measures", "selection_threshold"]
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "pair_estimate",
+    "question_summaries",
+    "rubric_measures",
+    "selection_estimate",
+    "selection_threshold",
+]
 
 MEASURES = ("verdict", "pair", "selection")
 N_BOOT = 1000
@@ -195,6 +203,40 @@ def selection_threshold(k: np.ndarray, c: np.ndarray, kappa: float) -> float:
     return float(np.where(c == 1, one, c / k).mean())
 
 
+def pair_estimate(
+    s: dict[str, np.ndarray], *, level: float = 0.95, n_boot: int = N_BOOT, seed: int = 0
+):
+    """Pair accuracy pooled over all mixed pairs, with its bootstrap interval over questions.
+
+    Returns (value or None, interval or None, mixed pairs, questions with a mixed pair).
+    """
+    mixed, right = s["mixed"], s["right"]
+    n_pairs = int(mixed.sum())
+    has = mixed > 0
+    value = float(right.sum() / n_pairs) if n_pairs else None
+    ci = _bootstrap(np.stack([right[has], mixed[has]], 1), _ratio, level, n_boot, seed)
+    return value, ci, n_pairs, int(has.sum())
+
+
+def _counted(s: dict[str, np.ndarray]) -> np.ndarray:
+    """Questions the selection measure counts: at least two candidates, one correct."""
+    return (s["k"] >= 2) & (s["c"] >= 1)
+
+
+def selection_estimate(
+    s: dict[str, np.ndarray], *, level: float = 0.95, n_boot: int = N_BOOT, seed: int = 0
+):
+    """Selection accuracy over the counted questions, with its bootstrap interval.
+
+    Returns (value or None, interval or None, questions counted).
+    """
+    top = s["top"][_counted(s)]
+    n_q = int(top.shape[0])
+    value = float(top.mean()) if n_q else None
+    ci = _bootstrap(np.stack([top, np.ones(n_q)], 1), _ratio, level, n_boot, seed)
+    return value, ci, n_q
+
+
 def rubric_measures(
     group: ScoreGroup,
     fit: VerifierFit,
@@ -231,14 +273,10 @@ def rubric_measures(
             method=fit.method,
         )
     }
-    mixed, right = s["mixed"], s["right"]
-    n_pairs = int(mixed.sum())
-    value = float(right.sum() / n_pairs) if n_pairs else None
-    has = mixed > 0
-    ci = _bootstrap(np.stack([right[has], mixed[has]], 1), _ratio, level, n_boot, seed)
+    value, ci, n_pairs, n_mixed_q = pair_estimate(s, level=level, n_boot=n_boot, seed=seed)
     thr = float(measure_threshold("pair", n=2, kappa=kappa))
     why = (
-        f"only {int(has.sum())} question(s) with a mixed pair"
+        f"only {n_mixed_q} question(s) with a mixed pair"
         if n_pairs
         else "no question has both a correct and an incorrect candidate"
     )
@@ -255,14 +293,12 @@ def rubric_measures(
         setting={"n": 2},
         method=boot,
     )
-    elig = (s["k"] >= 2) & (s["c"] >= 1)
-    n_q = int(elig.sum())
-    k, c, top = s["k"][elig], s["c"][elig], s["top"][elig]
-    value = float(top.mean()) if n_q else None
-    ci, thr, setting, equiv = None, math.nan, {}, None
+    value, ci, n_q = selection_estimate(s, level=level, n_boot=n_boot, seed=seed + 1)
+    elig = _counted(s)
+    k, c = s["k"][elig], s["c"][elig]
+    thr, setting, equiv = math.nan, {}, None
     why = "no question has two candidates and a correct one"
     if n_q:
-        ci = _bootstrap(np.stack([top, np.ones(n_q)], 1), _ratio, level, n_boot, seed + 1)
         thr = selection_threshold(k, c, kappa)
         why = f"only {n_q} question(s) counted"
         if thr >= 1.0:  # every counted question has only correct candidates

@@ -1,4 +1,4 @@
-"""Scores drawn from THEORY.md's V(alpha, kappa), as the audit's model describes them.
+"""Scores drawn from THEORY.md's V(alpha, kappa) as the audit's model describes them; CLI helpers.
 
 A candidate with rubric label c gets a frozen verdict v (= c with probability alpha) and each
 call scores it loc + scale * (kappa (2v - 1) + eps), eps ~ N(0, 1).
@@ -6,7 +6,11 @@ call scores it loc + scale * (kappa (2v - 1) + eps), eps ~ N(0, 1).
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+
+from theory.cli import main
 
 
 def generate(alpha, kappa, m, seed, *, loc=0.0, scale=1.0, repeats=1, p_correct=0.5):
@@ -18,3 +22,50 @@ def generate(alpha, kappa, m, seed, *, loc=0.0, scale=1.0, repeats=1, p_correct=
     eps = rng.standard_normal(m * repeats)
     s = loc + scale * (kappa * (2 * v[cand] - 1) + eps)
     return s, c[cand], cand
+
+
+def records(name, alpha, kappa, m, seed, task="mmmu", loc=0.0, scale=1.0):
+    """JSONL records of m candidates (4 per question) of V(alpha, kappa)."""
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, 2, m)
+    v = np.where(rng.random(m) < alpha, c, 1 - c)
+    s = loc + scale * (kappa * (2 * v - 1) + rng.standard_normal(m))
+    return [
+        {
+            "question_id": f"q{i // 4}",
+            "candidate_id": i % 4,
+            "score": float(s[i]),
+            "label": int(c[i]),
+            "verifier": name,
+            "task": task,
+        }
+        for i in range(m)
+    ]
+
+
+def run_audit(capsys, *argv):
+    """``selfdpo audit ARGV``: (exit code, stdout, stderr); argparse's exit is a code too."""
+    try:
+        rc = main(["audit", *map(str, argv)])
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def strict_json(text):
+    """Parse JSON rejecting NaN / Infinity (not JSON, though Python's json emits them)."""
+
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def write_jsonl(path, recs, extra_lines=()):
+    """Write records as JSONL, with raw ``(position, text)`` lines inserted."""
+    lines = [json.dumps(r) for r in recs]
+    for pos, text in extra_lines:
+        lines.insert(pos, text)
+    path.write_text("\n".join(lines) + "\n")
+    return path
