@@ -226,3 +226,11 @@ def test_settings_that_would_overflow_the_fit(tmp_path, capsys, recs, argv, expe
     rc, out, err = run_audit(capsys, path, *argv)
     _one_line_error(rc, out, err, expected)
     assert time.monotonic() - t0 < FAST
+
+
+def test_too_many_groups_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(audit.scores, "MAX_GROUPS", 2)
+    recs = records("a", 0.8, 2.0, 20, 1) + records("b", 0.8, 2.0, 20, 2)
+    recs += records("c", 0.8, 2.0, 20, 3)
+    rc, out, err = run_audit(capsys, write_jsonl(tmp_path / "s.jsonl", recs))
+    _one_line_error(rc, out, err, "3 (verifier, task) groups; the audit fits at most 2 per run")
