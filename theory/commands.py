@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
+from typing import Any
+
+from theory.l0_pairs import N_MAX
+from theory.predict import check_predict_inputs, predict
 
 __all__ = ["register"]
 
@@ -13,11 +19,17 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "predict",
         help="theory's verdict: pair accuracy, side of threshold, drift sign/rate, amplification",
-        description="First-order prediction (THEORY.md L0, T1, T2, T5) for V(alpha, kappa).",
+        description=(
+            "First-order prediction (THEORY.md L0, T1, T2, T5) for V(alpha, kappa). Bad input "
+            "(a value out of range, not finite, n not an integer in [2, "
+            f"{N_MAX}]) ends with one line on stderr and exit status 2."
+        ),
     )
     p.add_argument("--alpha", type=float, required=True, help="rubric (verdict) accuracy in [0, 1]")
-    p.add_argument("--kappa", type=float, required=True, help="confidence (score SNR) >= 0")
-    p.add_argument("--n", type=int, default=2, help="samples per prompt, >= 2 (default 2)")
+    p.add_argument("--kappa", type=float, required=True, help="confidence (score SNR), finite >= 0")
+    p.add_argument(
+        "--n", type=float, default=2, help=f"samples per prompt, 2 to {N_MAX} (default 2)"
+    )
     p.add_argument(
         "--gate",
         default="rank",
@@ -34,12 +46,11 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from theory.predict import predict
-    from theory.util import to_json
-
+    # all checks before any work: one line and exit 2 from the dispatcher on a ValueError
+    check_predict_inputs(args.alpha, args.kappa, args.n, args.gate, p_correct=args.p_correct)
     out = predict(args.alpha, args.kappa, n=args.n, gate=args.gate, p_correct=args.p_correct)
     if args.json:
-        sys.stdout.write(to_json(out) + "\n")
+        sys.stdout.write(json.dumps(_strict(out), indent=2, allow_nan=False) + "\n")
         return 0
     amp = out["gate_amplification"]
     rows = [
@@ -67,3 +78,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _fmt_amp(amp: float | None) -> str:
     return "n/a (no closed form)" if amp is None else f"{amp:.4f}"
+
+
+def _strict(obj: Any) -> Any:
+    """``obj`` with non-finite floats as None (strict JSON has no NaN or Infinity)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
