@@ -6,11 +6,37 @@ call scores it loc + scale * (kappa (2v - 1) + eps), eps ~ N(0, 1).
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 
 import numpy as np
 
-from theory.cli import main
+from empirical.audit import commands
+from theory.util import UsageError
+
+try:  # the root dispatcher, once the paper layer has it in this tree
+    from paper.cli import main
+except ImportError:  # until then the same contract around the audit's own register()
+    main = None
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _audit_main(argv: list[str]) -> int:
+    """paper.cli.main's contract for ``audit`` alone: one line and exit 2 on bad input."""
+    parser = _OneLineParser(prog="selfdpo")
+    commands.register(parser.add_subparsers(dest="command", parser_class=_OneLineParser))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UsageError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        sys.stderr.write(f"selfdpo audit: error: {' '.join(str(exc).split())}\n")
+        return 2
 
 
 def generate(alpha, kappa, m, seed, *, loc=0.0, scale=1.0, repeats=1, p_correct=0.5):
@@ -46,7 +72,7 @@ def records(name, alpha, kappa, m, seed, task="mmmu", loc=0.0, scale=1.0):
 def run_audit(capsys, *argv):
     """``selfdpo audit ARGV``: (exit code, stdout, stderr); argparse's exit is a code too."""
     try:
-        rc = main(["audit", *map(str, argv)])
+        rc = (main or _audit_main)(["audit", *map(str, argv)])
     except SystemExit as exc:
         rc = exc.code
     out, err = capsys.readouterr()
