@@ -9,7 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from theory.util import UsageError, check_int, check_range, to_json
+from sim.files import to_json
+from theory.util import UsageError, check_int, check_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from empirical import audit_cli as audit_commands
+from empirical.audit import commands as audit_commands
 from empirical import commands as empirical_commands
 from paper import commands as paper_commands
 from sim import commands as sim_commands
