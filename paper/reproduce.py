@@ -53,7 +53,7 @@ from paper import mdtex
 from paper.claims import Claim, meta, unavailable
 from paper.experiments import EXPERIMENTS
 from paper.experiments import common as experiments_common
-from sim.files import atomic_write_text
+from sim.files import atomic_write_text, check_output_dir
 from sim.results import Results, read_results, write_results
 from theory.util import UsageError
 
@@ -173,10 +173,11 @@ def ensure_sweep(
 
 
 def check_out_dir(out: str | os.PathLike) -> Path:
-    """The output folder, created if needed; UsageError if it is a file or not writable."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out must be a directory, but {path} is a file")
+    """The output folder, created if needed; UsageError if empty, a file or not writable."""
+    try:  # an empty --out would be the current folder: refused, like a file or a device
+        path = check_output_dir(out, "--out")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".write-test-{os.getpid()}"
