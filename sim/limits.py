@@ -89,7 +89,7 @@ def parse_grid(name: str, text: str) -> np.ndarray:
     try:
         if ":" in text:
             a0, a1, num_f = (float(v) for v in text.split(":"))
-            if not math.isfinite(num_f) or num_f != int(num_f) or num_f < 1:
+            if not all(map(math.isfinite, (a0, a1, num_f))) or num_f != int(num_f) or num_f < 1:
                 raise ValueError
             if num_f > GRID_MAX:
                 raise UsageError(f"{name} asks for {num_f:.0f} grid points; at most {GRID_MAX}")

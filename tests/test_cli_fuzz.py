@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from paper import cli
@@ -52,8 +52,10 @@ HOSTILE = (
 )
 PATHS_BAD = ("", " ", "/dev/null", "adir", "afile.txt/x.nc", "/proc/no/such")
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=150,
     deadline=None,
+    # no shrinking: the spaces are small and a capped (hanging) example would be rerun often
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
@@ -198,6 +200,9 @@ def _one_bad(spec: dict[str, tuple[str, ...]]) -> st.SearchStrategy[list[str]]:
     )
 
 
+_REAL: dict[str, object] = {}
+
+
 @pytest.fixture(autouse=True)
 def _tripwires(monkeypatch):
     """Entering the engine or the reproduce pipeline raises WorkStarted (see must_refuse)."""
@@ -205,6 +210,8 @@ def _tripwires(monkeypatch):
     import sim
     import sim.grid
 
+    _REAL.setdefault("grid_runs", sim.grid.grid_runs)
+    _REAL.setdefault("run_seeds", sim.run_seeds)
     monkeypatch.setattr(sim.grid, "grid_runs", _tripwire)
     monkeypatch.setattr(sim, "run_seeds", _tripwire)
     monkeypatch.setattr(paper.reproduce, "run_sweeps", _tripwire)
@@ -443,3 +450,108 @@ def test_empirical_run_refuses_before_work(bad):
 )
 def test_empirical_tiny_refuses_bad_out(out, rounds):
     _invoke(["empirical", "tiny", "--out", out, "--rounds", rounds], must_refuse=True)
+
+
+# ---- valid tiny runs: exit 0, strict JSON, only the output asked for is written -------------
+
+VALID = settings(SETTINGS, max_examples=4)
+
+
+@pytest.mark.slow
+@VALID
+@given(
+    rounds=st.integers(1, 3),
+    seeds=st.integers(1, 2),
+    seed0=st.sampled_from((0, 2**32 - 2)),
+    n=st.sampled_from((2, 3)),
+    gate=st.sampled_from(("rank", "uniform", "margin")),
+    kappa=st.sampled_from(("0", "1", "1e4")),
+)
+def test_simulate_tiny_valid_runs(monkeypatch, rounds, seeds, seed0, n, gate, kappa):
+    import sim
+    import sim.grid
+
+    monkeypatch.setattr(sim.grid, "grid_runs", _REAL["grid_runs"])
+    monkeypatch.setattr(sim, "run_seeds", _REAL["run_seeds"])
+    argv = ["simulate", "--alpha", "0.7", "--kappa", kappa, "--rounds", str(rounds)]
+    argv += ["--seeds", str(seeds), "--seed0", str(seed0), "--n", str(n), "--gate", gate]
+    rc, out = _invoke(argv + ["--json"])
+    assert rc == 0
+    got = _strict_json(out)
+    assert got["seeds"] == list(range(seed0, seed0 + seeds))  # no uint32 wrap
+    assert len(got["heldout_acc"]) == rounds + 1
+
+
+@pytest.mark.slow
+@VALID
+@given(
+    alphas=st.sampled_from(("0:1:2", "0.5")),
+    kappas=st.sampled_from(("1", "0,1e4")),
+    out=st.sampled_from(("o.nc", "sub/dir/o.nc", "afile.txt")),
+)
+def test_sweep_tiny_valid_runs(monkeypatch, alphas, kappas, out):
+    import sim.grid
+
+    monkeypatch.setattr(sim.grid, "grid_runs", _REAL["grid_runs"])
+    argv = ["sweep", "--alphas", alphas, "--kappas", kappas, "--out", out, "--quiet"]
+    rc, _ = _invoke(argv + ["--rounds", "2", "--seeds", "2"], allowed={out})
+    assert rc == 0
+
+
+@pytest.mark.slow
+def test_bench_tiny_valid_run(monkeypatch):
+    import sim.grid
+
+    monkeypatch.setattr(sim.grid, "grid_runs", _REAL["grid_runs"])
+    argv = ["bench", "--configs", "2", "--seeds", "1", "--rounds", "2", "--prompts", "4"]
+    rc, out = _invoke(argv + ["--reference-runs", "1", "--json"])
+    assert rc == 0 and _strict_json(out)["runs"] == 2
+
+
+# ---- the dispatcher: bad input is one line and exit 2, a bug keeps its traceback ----------
+
+
+def _boom_parser(exc: BaseException):
+    def build():
+        parser = cli.OneLineParser(prog="selfdpo")
+        sub = parser.add_subparsers(dest="command", parser_class=cli.OneLineParser)
+
+        def raise_it(args):
+            raise exc
+
+        sub.add_parser("boom").set_defaults(func=raise_it)
+        return parser
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        OverflowError("int too large to convert to float"),
+        RecursionError("maximum recursion depth exceeded"),
+        MemoryError(),
+        FileNotFoundError(2, "No such file or directory", "x.jsonl"),
+        OSError(28, "No space left on device", "o.nc"),
+        RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 1.2e12 bytes"),
+    ],
+)
+def test_bad_input_errors_are_one_line(monkeypatch, capsys, exc):
+    monkeypatch.setattr(cli, "build_parser", _boom_parser(exc))
+    assert cli.main(["boom"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("selfdpo boom: error: ")
+
+
+@pytest.mark.parametrize("exc", [KeyError("x"), TypeError("bug"), RuntimeError("a bug")])
+def test_bugs_keep_their_traceback(monkeypatch, exc):
+    monkeypatch.setattr(cli, "build_parser", _boom_parser(exc))
+    with pytest.raises(type(exc)):
+        cli.main(["boom"])
+
+
+def test_traceback_on_request(monkeypatch):
+    monkeypatch.setattr(cli, "build_parser", _boom_parser(OverflowError("x")))
+    monkeypatch.setenv("SELFDPO_TRACEBACK", "1")
+    with pytest.raises(OverflowError):
+        cli.main(["boom"])
