@@ -15,7 +15,7 @@ from sim import limits
 from sim.files import check_output_file
 from theory.gates import GATES, PROGRESS
 from theory.student import STUDENTS
-from theory.util import UsageError
+from theory.util import UsageError, check_range
 
 
 def _add_common(p: argparse.ArgumentParser, seeds: int) -> None:
@@ -105,7 +105,7 @@ def _clean(x: Any) -> Any:
 
 def simulate_command(args: argparse.Namespace) -> int:
     _check_common(args)
-    limits.check_finite_range("--alpha", args.alpha, 0.0, 1.0)
+    check_range("--alpha", args.alpha, 0.0, 1.0)
     limits.check_kappa("--kappa", args.kappa)
     shape = {"student": args.student, "rounds": args.rounds, "n": args.n}
     limits.check_sim_memory("the simulation", G=1, S=args.seeds, has_points=False, **shape)
@@ -208,7 +208,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     kappas = parse_grid("--kappas", args.kappas)
     if np.any((alphas < 0) | (alphas > 1)):
         raise UsageError("--alphas must lie in [0, 1]")
-    limits.check_kappa("--kappas", kappas.tolist())
+    limits.check_kappa("--kappas", kappas)
     shard = parse_shard(args.shard)
     if shard is not None and shard[1] > alphas.size * kappas.size:
         raise UsageError(

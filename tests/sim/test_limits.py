@@ -61,12 +61,12 @@ def test_grid_parse_is_linspace_bounded_and_finite():
 
 
 def test_memory_estimate_counts_every_random_number_a_run_draws():
-    """run_bytes' device part covers the arrays sim.noise.draw actually makes (uint32 + f32)."""
+    """run_bytes' per-seed part covers the arrays sim.noise.draw actually makes."""
     shape = defaults(rounds=7, n=3, N=5, N_h=6)
     noise = draw(jax.random.PRNGKey(0), *(shape[k] for k in ("N", "N_h", "K", "d_s", "n", "B")), 7)
     drawn = sum(int(np.asarray(x).size) for x in noise)
-    device, host = limits.run_bytes(shape)
-    assert device >= 2 * 8 * drawn
+    per_seed, _, host = limits.run_bytes(shape)
+    assert per_seed >= 2 * 8 * drawn  # uint32 bits and float32 values, x2 for XLA
     assert host == 3 * 12 * (7 + 1) * 8  # 12 float64 outcome rows of rounds + 1
 
 
