@@ -9,7 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from theory.util import UsageError, check_int, check_range, to_json
+from sim.files import to_json
+from theory.gates import GATES, PROGRESS
+from theory.util import UsageError, check_int, check_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -115,11 +117,10 @@ def _validate_run(args: argparse.Namespace) -> None:
     check_int("--max-new-tokens", args.max_new_tokens, 1)
     check_int("--gen-batch", args.gen_batch, 1)
     check_int("--train-batch", args.train_batch, 1)
-    gates = ("uniform", "threshold", "rank", "proportional", "margin")
-    if args.gate not in gates:
-        raise UsageError(f"--gate must be one of {', '.join(gates)}, got {args.gate!r}")
-    if args.progress not in ("loss", "reward"):
-        raise UsageError(f"--progress must be loss or reward, got {args.progress!r}")
+    if args.gate not in GATES:
+        raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
+    if args.progress not in PROGRESS:
+        raise UsageError(f"--progress must be one of {', '.join(PROGRESS)}, got {args.progress!r}")
     check_range("--lr", args.lr, 0.0, None, lo_open=True)
     check_range("--beta", args.beta, 0.0, None, lo_open=True)
     check_range("--temperature", args.temperature, 0.0, None, lo_open=True)

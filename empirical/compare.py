@@ -16,14 +16,7 @@ from typing import Any
 import numpy as np
 
 from empirical.data import LETTERS, Question, rubric
-
-
-def _pair_accuracy():
-    try:
-        from theory import pair_accuracy
-    except ImportError:
-        from theory.pairs import pair_accuracy
-    return pair_accuracy
+from theory import predict
 
 
 def calibration_scores(
@@ -52,19 +45,27 @@ def calibration_scores(
     return np.asarray(scores, float), np.asarray(labels, int), ids
 
 
-def predict_sign(alpha: float, kappa: float, alpha_ci, kappa_ci, *, n: int, p_correct: float):
-    """T1 via L0: a_pair at the estimate and the sign that the whole CI box agrees on (0 if not)."""
-    pair_accuracy = _pair_accuracy()
+def predict_sign(
+    alpha: float,
+    kappa: float,
+    alpha_ci,
+    kappa_ci,
+    *,
+    n: int,
+    p_correct: float,
+    gate: str = "uniform",
+) -> tuple[float, int, int]:
+    """T1 via L0, through theory's one verdict (``theory.predict``): a_pair at the estimate,
+    the predicted drift sign there, and the sign the whole CI box agrees on (0 if not)."""
     p = float(np.clip(p_correct, 1e-3, 1 - 1e-3))
-    a_pair = float(pair_accuracy(alpha, kappa, n=n, p_correct=p))
-    corners = [
-        float(pair_accuracy(a, k, n=n, p_correct=p))
+    est = predict(alpha, kappa, n=n, gate=gate, p_correct=p)
+    corners = {
+        predict(a, k, n=n, gate=gate, p_correct=p)["drift_sign"]
         for a in (alpha_ci[0], alpha_ci[1])
         for k in (kappa_ci[0], kappa_ci[1])
-    ]
-    signs = {int(np.sign(c - 0.5)) for c in corners}
-    firm = signs.pop() if len(signs) == 1 else 0
-    return a_pair, int(np.sign(a_pair - 0.5)), firm
+    }
+    firm = corners.pop() if len(corners) == 1 else 0
+    return float(est["a_pair"]), int(est["drift_sign"]), int(firm)
 
 
 def compare_run(

@@ -158,7 +158,8 @@ def supervised_warmup(
     """
     import torch
 
-    from empirical.loop import LoopConfig, choice_completion, evaluate
+    from empirical.config import LoopConfig
+    from empirical.steps import choice_completion, evaluate
     from empirical.student import completion_logprobs
 
     torch.manual_seed(seed)

@@ -117,3 +117,24 @@ def test_lora_needs_peft(tiny_path):
     else:
         s = load_student(tiny_path, device="cpu", lora=True)
         assert any(p.requires_grad for p in s.model.parameters())
+
+
+def test_sampling_ignores_the_checkpoint_generation_config(tiny_path):
+    """Samples come from the model's own distribution: a checkpoint whose generation config
+    carries penalties and truncation (repetition_penalty, top_k, top_p, no_repeat_ngram_size)
+    samples exactly what a clean checkpoint samples with the same seed."""
+    from empirical.data import synthetic_task
+    from empirical.student import load_student, sample_answers
+
+    qs = synthetic_task(6, 0, split="pool")
+    out = []
+    for dirty in (False, True):
+        st = load_student(tiny_path, device="cpu")
+        if dirty:
+            g = st.model.generation_config
+            g.repetition_penalty, g.top_k, g.top_p, g.no_repeat_ngram_size = 50.0, 1, 0.1, 1
+        prompts = [st.encode(q.prompt, q.images) for q in qs]
+        out.append(sample_answers(st, prompts, 4, max_new_tokens=4, batch_size=3, seed=5))
+        if dirty:
+            assert st.model.generation_config.repetition_penalty == 50.0  # restored after
+    assert out[0] == out[1]
