@@ -10,10 +10,10 @@ import pytest
 
 import sim.reference
 from empirical import gate as egate
-from empirical.gate import gate_init, gate_update, gate_visit
 from empirical.config import LoopConfig
-from empirical.steps import gate_step
+from empirical.gate import gate_init, gate_update, gate_visit
 from empirical.pairs import make_pairs
+from empirical.steps import gate_step
 from theory.gates import GATE_DEFAULTS, GATES
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from empirical.data import synthetic_task
-from empirical.loop import choice_completion
+from empirical.steps import choice_completion
 from empirical.student import (
     collate,
     completion_logprobs,
