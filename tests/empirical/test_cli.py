@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from theory.cli import main
+from empirical.commands import main
 
 
 def _bad(capsys, argv, msg):
@@ -108,7 +108,7 @@ def test_empirical_help_has_no_torch_import():
     import sys
 
     code = (
-        "import sys; from theory.cli import build_parser; build_parser(); "
+        "import sys; import argparse; from empirical.commands import register; register(argparse.ArgumentParser().add_subparsers()); "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from theory.cli import main
+from empirical.commands import main
 
 
 @pytest.mark.slow
