@@ -174,7 +174,7 @@ def check_device(device: str | None) -> None:
 
 def _validate_run(args: argparse.Namespace) -> None:
     from empirical.data import TASKS
-    from empirical.verifiers import parse_verifier_spec
+    from empirical.verifiers import load_plugin, parse_verifier_spec
 
     if not Path(args.student).is_dir():
         raise UsageError(f"--student not found: {args.student}")
@@ -187,6 +187,8 @@ def _validate_run(args: argparse.Namespace) -> None:
     kind, params = parse_verifier_spec(args.verifier)
     if kind == "judge" and not Path(params["path"]).is_dir():
         raise UsageError(f"--verifier judge checkpoint not found: {params['path']}")
+    if kind == "plugin":
+        load_plugin(params["module"], params["name"])  # import errors before any work
     if args.judge_prompt is not None and not Path(args.judge_prompt).is_file():
         raise UsageError(f"--judge-prompt file not found: {args.judge_prompt}")
     for name, lo in (
