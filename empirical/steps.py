@@ -77,15 +77,32 @@ def score_step(
     verifier: Any,
     questions: Sequence[Question],
     texts: Sequence[Sequence[str]],
-    rng: np.random.Generator,
+    seed: int | None,
+    *,
+    chunk: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, n) verifier scores and rubric labels c(x, y) of the decoded answers."""
+    """(N, n) verifier scores and rubric labels c(x, y) of the decoded answers.
+
+    Question x's score noise comes from a generator seeded by (``seed``, x), so the scores do
+    not depend on how the questions are split over ranks (chunks of ``chunk`` questions).
+    """
+    from empirical import parallel
+
     correct = np.array([[rubric(q, a) for a in ts] for q, ts in zip(questions, texts)], float)
-    scores = np.stack(
-        [np.asarray(verifier.score(q, ts, rng), float) for q, ts in zip(questions, texts)]
-    )
-    if scores.shape != correct.shape:
-        raise ValueError(f"verifier returned scores of shape {scores.shape}, not {correct.shape}")
+
+    def run_chunk(k: int, s: int, e: int) -> list[np.ndarray]:
+        out = []
+        for x in range(s, e):
+            rng = np.random.default_rng([seed, x]) if seed is not None else None
+            out.append(np.asarray(verifier.score(questions[x], texts[x], rng), float))
+        return out
+
+    parts = parallel.map_chunks(run_chunk, len(questions), chunk)
+    rows = [r for part in parts for r in part]
+    if any(r.shape != (len(t),) for r, t in zip(rows, texts)):
+        bad = next(r.shape for r, t in zip(rows, texts) if r.shape != (len(t),))
+        raise ValueError(f"verifier returned scores of shape {bad}, not one per answer")
+    scores = np.stack(rows)
     if not np.isfinite(scores).all():
         raise ValueError("verifier returned a non-finite score")
     return scores, correct
