@@ -184,6 +184,15 @@ def _validate_run(args: argparse.Namespace) -> None:
             raise UsageError(f"--data is required for --task {args.task}")
         if not Path(args.data).exists():
             raise UsageError(f"--data not found: {args.data}")
+        from empirical.benchmarks import choose_split, discover
+
+        try:
+            found = discover(args.data)
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from exc
+        choose_split(found, args.split, args.data)
+        if args.heldout_split is not None:
+            choose_split(found, args.heldout_split, args.data)
     kind, params = parse_verifier_spec(args.verifier)
     if kind == "judge" and not Path(params["path"]).is_dir():
         raise UsageError(f"--verifier judge checkpoint not found: {params['path']}")

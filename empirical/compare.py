@@ -293,6 +293,7 @@ def compare_seeds(spec: str, reports: Sequence[dict]) -> dict[str, Any]:
     lo, hi = ch["ci"]
     measured_sign = 0 if lo is None or lo <= 0 <= hi else (1 if lo > 0 else -1)
     firm = {r["predicted"]["sign_firm"] for r in reports}
+    signs = {int(np.sign(v)) for v in ch["values"]}
     return {
         "verifier": spec,
         "seeds": len(reports),
@@ -301,6 +302,7 @@ def compare_seeds(spec: str, reports: Sequence[dict]) -> dict[str, Any]:
         "measured_sign": measured_sign,
         "measured_sign_rule": "sign of the held-out change when its 95% run-to-run t-interval "
         "excludes 0, else 0",
+        "sign_in_every_seed": signs.pop() if len(signs) == 1 else 0,
         "runs": list(reports),
     }
 

@@ -201,3 +201,20 @@ def test_letters_from_verbose_answers(resp, want):
 )
 def test_numbers_from_verbose_answers(resp, ans, tol, ok):
     assert match_number(resp, ans, tol) is ok
+
+
+def test_run_on_a_benchmark_shaped_folder(tmp_path, tiny_path, capsys):
+    """`empirical run --split validation` on an MMMU-shaped copy: only validation questions
+    are trained on or held out (test records, whose answers are hidden, never appear)."""
+    root = mmmu(tmp_path / "MMMU")
+    out = tmp_path / "run"
+    argv = ["empirical", "run", "--student", str(tiny_path), "--task", "mmmu", "--data"]
+    argv += [str(root), "--split", "validation", "--verifier", "synthetic:0.7:1", "--rounds"]
+    argv += ["1", "--n", "2", "--batch", "2", "--max-new-tokens", "2", "--out", str(out)]
+    argv += ["--device", "cpu", "--quiet"]
+    assert main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    qids = {json.loads(x)["question_id"] for x in (out / "samples" / "round-0001.jsonl").open()}
+    assert qids and all(q.startswith("validation_") for q in qids)
+    assert main([*argv[:8], *argv[10:]]) == 2  # the same without --split: several splits
+    assert "several splits" in capsys.readouterr().err

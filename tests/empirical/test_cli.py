@@ -125,7 +125,8 @@ def test_empirical_help_has_no_torch_import():
     import sys
 
     code = (
-        "import sys; import argparse; from empirical.commands import register; register(argparse.ArgumentParser().add_subparsers()); "
+        "import sys, argparse; from empirical.commands import register; "
+        "register(argparse.ArgumentParser().add_subparsers()); "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
