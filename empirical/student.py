@@ -60,6 +60,7 @@ class Student:
     lora: bool = False
     compute_dtype: str = "float32"  # "bfloat16": forward passes under bf16 autocast
     storage_dtype: Any = None  # dtype of frozen copies (the reference model)
+    vision_cache: bool = True  # reuse a frozen vision tower's outputs across passes
     extra: dict = field(default_factory=dict)
 
     def chat_text(self, question: str, n_images: int) -> str:
@@ -231,11 +232,14 @@ def collate(
     student: Student,
     prompts: Sequence[Prompt],
     completions: Sequence[Sequence[int]] | None = None,
+    *,
+    image_features: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Left-padded batch of prompt (+ completion) rows with the completion mask.
 
     Returns model inputs plus ``completion_mask`` (1 on completion tokens) when completions
-    are given.
+    are given. With ``image_features`` (one tensor per image, in batch order: the vision
+    tower's cached output) the images are passed as precomputed features, not pixels.
     """
     torch = _torch()
     rows, cmask = [], []
@@ -254,15 +258,56 @@ def collate(
     batch: dict[str, Any] = {"input_ids": ids, "attention_mask": att}
     pvs = [pr.pixel_values for pr in prompts if pr.pixel_values is not None]
     if pvs:
-        batch["pixel_values"] = torch.cat(pvs, 0).to(student.dtype)
+        if image_features is None:
+            batch["pixel_values"] = torch.cat(pvs, 0).to(student.dtype)
         batch["image_grid_thw"] = torch.cat(
             [pr.image_grid_thw for pr in prompts if pr.image_grid_thw is not None], 0
         )
         batch["mm_token_type_ids"] = (ids == student.image_token_id).long()
     batch = {k: v.to(student.device) for k, v in batch.items()}
+    if pvs and image_features is not None:
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        feats = BaseModelOutputWithPooling(pooler_output=tuple(image_features))
+        batch["mm_encoder_outputs"] = {"image": feats}
     if completions is not None:
         batch["completion_mask"] = cm.to(student.device)
     return batch
+
+
+def _vision_tower(model: Any) -> Any:
+    base = _generating_model(model)
+    return getattr(getattr(base, "model", base), "visual", None)
+
+
+def vision_is_frozen(model: Any) -> bool:
+    """True when the model's vision tower has no trainable weight (its outputs are fixed)."""
+    tower = _vision_tower(model)
+    return tower is not None and not any(p.requires_grad for p in tower.parameters())
+
+
+def image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
+    """The vision tower's output for each of ``prompt``'s images, computed once per (model,
+    prompt) and kept while the run lasts (only for a frozen tower: ``vision_is_frozen``).
+
+    Each prompt's images go through the tower alone, so the features do not depend on which
+    other prompts share a batch (a resumed run computes the same numbers).
+    """
+    torch = _torch()
+    cache = student.extra.setdefault("vision_cache", {})
+    key = (id(model), id(prompt))
+    hit = cache.get(key)
+    if hit is not None and hit[0] is prompt and hit[1] is model:
+        return hit[2]
+    with torch.no_grad(), autocast(student):
+        out = model.get_image_features(
+            prompt.pixel_values.to(student.device, student.dtype),
+            prompt.image_grid_thw.to(student.device),
+            return_dict=True,
+        )
+    feats = [f.detach() for f in out.pooler_output]
+    cache[key] = (prompt, model, feats)
+    return feats
 
 
 def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
@@ -288,7 +333,16 @@ def completion_logprobs(
 ) -> Any:
     """Summed log-prob of each completion given its prompt, shape (B,), differentiable."""
     model = student.model if model is None else model
-    batch = collate(student, prompts, completions)
+    feats = None
+    if student.vision_cache and any(p.pixel_values is not None for p in prompts):
+        if vision_is_frozen(model):
+            feats = [
+                f
+                for p in prompts
+                if p.pixel_values is not None
+                for f in image_features(student, model, p)
+            ]
+    batch = collate(student, prompts, completions, image_features=feats)
     cmask = batch.pop("completion_mask")
     keep = max(len(c) for c in completions) + 1
     # rows are left-padded, so every completion lies in the last `keep` positions
