@@ -115,6 +115,15 @@ def choose_split(found: dict[str, list], split: str | None, data: str | Path) ->
 
 
 def _read_file(f: Path) -> list[dict]:
+    """The records of one file, each a JSON object (a dict), or ValueError naming the file."""
+    recs = _read_any(f)
+    for k, r in enumerate(recs, 1):
+        if not isinstance(r, dict):
+            raise ValueError(f"{f}: record {k} is not a JSON object (got {type(r).__name__})")
+    return recs
+
+
+def _read_any(f: Path) -> list:
     if f.is_dir():  # a saved Dataset
         try:
             import datasets
@@ -145,7 +154,11 @@ def _read_file(f: Path) -> list[dict]:
         obj = json.loads(f.read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"{f}: malformed JSON") from exc
-    return obj if isinstance(obj, list) else list(obj.values())
+    if isinstance(obj, list):
+        return obj
+    if isinstance(obj, dict):
+        return list(obj.values())
+    raise ValueError(f"{f}: holds a JSON {type(obj).__name__}, not a list of records")
 
 
 def detect_task(record: dict) -> str:
@@ -374,6 +387,9 @@ def load_benchmark(
             continue
         try:
             imgs = [load_image(v, root) for v in _image_fields(t, r)]
+        except OSError as exc:  # missing or undecodable image (PIL raises OSError subclasses)
+            raise ValueError(f"{f.name} record {k}: unreadable image ({exc})") from exc
+        try:
             q = _PARSERS[t](r, [i for i in imgs if i is not None], subject)
         except (KeyError, ValueError) as exc:
             raise ValueError(f"{f.name} record {k} is not a {t} record: {exc}") from exc

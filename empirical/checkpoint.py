@@ -54,12 +54,34 @@ class Checkpointer:
             if p != final:
                 shutil.rmtree(p, ignore_errors=True)
 
+    def clean_temp(self) -> int:
+        """Remove temporary files a killed run left behind (checkpoint folders being written,
+        atomic-write temporaries of the logs); returns how many were removed."""
+        n = 0
+        for p in self.out.glob(".tmp-ckpt-*"):
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+        for folder in (self.out, self.out / "samples"):
+            for p in folder.glob(".*.json*.*"):
+                if p.is_file():
+                    p.unlink(missing_ok=True)
+                    n += 1
+        return n
+
     @staticmethod
     def load(path: Path, name: str) -> Any:
         """One saved object (tensors, optimiser state), read with ``weights_only=True``."""
+        import pickle
+
         import torch
 
-        return torch.load(path / f"{name}.pt", weights_only=True, map_location="cpu")
+        try:
+            return torch.load(path / f"{name}.pt", weights_only=True, map_location="cpu")
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as exc:
+            raise ValueError(
+                f"checkpoint file {path / (name + '.pt')} is unreadable ({exc}); delete "
+                f"{path} to resume from scratch, or use a new --out"
+            ) from exc
 
     @staticmethod
     def state(path: Path) -> dict:

@@ -284,6 +284,8 @@ def run_loop(
         fault=fault or (lambda t, stage: None),
     )
     ck = Checkpointer(out)
+    if parallel.is_main():
+        ck.clean_temp()
     latest = ck.latest()
     prev = None
     if latest is not None:

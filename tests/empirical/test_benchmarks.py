@@ -218,3 +218,20 @@ def test_run_on_a_benchmark_shaped_folder(tmp_path, tiny_path, capsys):
     assert qids and all(q.startswith("validation_") for q in qids)
     assert main([*argv[:8], *argv[10:]]) == 2  # the same without --split: several splits
     assert "several splits" in capsys.readouterr().err
+
+
+def test_bad_records_and_images_are_named(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "val.json").write_text("42")
+    with pytest.raises(ValueError, match="not a list of records"):
+        load_benchmark("blink", tmp_path / "a", None)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "val.jsonl").write_text("42\n")
+    with pytest.raises(ValueError, match="not a JSON object"):
+        load_benchmark("blink", tmp_path / "b", None)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "bad.png").write_bytes(b"not a png")
+    rec = {"idx": "1", "question": "q", "choices": ["a", "b"], "answer": "A", "image_1": "bad.png"}
+    (tmp_path / "c" / "val.jsonl").write_text(json.dumps(rec) + "\n")
+    with pytest.raises(ValueError, match="unreadable image"):
+        load_benchmark("blink", tmp_path / "c", None)

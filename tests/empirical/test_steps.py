@@ -86,3 +86,21 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
     assert torch.equal(ck.load(path, "trainable")["w"], torch.ones(2))
     with pytest.raises(Exception, match="[Ww]eights only"):
         ck.load(path, "evil")
+
+
+def test_truncated_checkpoint_and_temp_files(tmp_path):
+    torch = pytest.importorskip("torch")
+    ck = Checkpointer(tmp_path)
+    ck.save(2, {"trainable": {"w": torch.ones(1000)}}, {"log": []})
+    _, path = ck.latest()
+    f = path / "trainable.pt"
+    f.write_bytes(f.read_bytes()[:100])
+    with pytest.raises(ValueError, match="unreadable"):
+        ck.load(path, "trainable")
+    (tmp_path / ".tmp-ckpt-0003").mkdir()
+    (tmp_path / ".log.jsonl.abc123.jsonl").write_text("half")
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / ".round-0003.jsonl.x1.jsonl").write_text("half")
+    assert ck.clean_temp() == 3
+    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
+    assert (path / "state.json").is_file()
