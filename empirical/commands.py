@@ -15,16 +15,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from empirical.student import DTYPES
+from empirical.train import OPTIMIZERS, SCHEDULES, STEP_NORMS
 from sim.files import atomic_write_json, to_json
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS
 from theory.util import UsageError, check_int, check_range
 
 __all__ = ["main", "register"]
 
-DTYPES = ("float32", "bfloat16")
-OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("constant", "linear", "cosine")
-STEP_NORMS = ("batch", "pairs")
 # full fine-tuning and LoRA learning rates that move a 2-3B student in a 10-round run
 # (AdamW, fp32 master weights; see the README's GPU section)
 DEFAULT_LR = {"full": 1e-5, "lora": 1e-4}

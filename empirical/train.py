@@ -1,11 +1,12 @@
 """DPO training of the student: pair log-probs, the per-pair loss and the optimiser step.
 
-Mixed precision the way the ecosystem does it (``accelerate``): with ``dtype="bfloat16"`` the
-trainable weights and the optimiser state stay float32 (the master copy) and the forward pass
-runs under bf16 autocast; frozen weights (the LoRA base, the reference model) are stored in
-bf16. ``dtype="float32"`` is plain float32. One optimiser step per ``dpo_steps`` takes the
-round's whole replay batch, accumulated over micro-batches of ``train_batch`` pairs, with
-gradient-norm clipping and a learning-rate schedule over all the run's steps.
+Mixed precision as ``accelerate``'s ``mixed_precision="bf16"`` does it (torch autocast): with
+``dtype="bfloat16"`` the trainable weights and the optimiser state stay float32 (the master copy)
+and the forward pass runs under bf16 autocast; frozen weights (the LoRA base, the reference
+model) are stored in bf16. ``dtype="float32"`` is plain float32. Each of a round's
+``dpo_steps`` optimiser steps takes the round's whole replay batch, accumulated over
+micro-batches of ``train_batch`` pairs, with gradient-norm clipping and a learning-rate schedule
+over all the run's steps.
 
 Step size convention (paper/model.md, the simulator's): the loss of the batch is
 sum_x (count_x / B) l_x over the B draws, void draws counting in B (``step_norm="batch"``);
@@ -27,7 +28,6 @@ from empirical.dpo import dpo_loss
 from empirical.student import autocast, completion_logprobs
 
 __all__ = [
-    "DTYPES",
     "OPTIMIZERS",
     "SCHEDULES",
     "STEP_NORMS",
@@ -38,7 +38,6 @@ __all__ = [
     "swapped_weights",
 ]
 
-DTYPES = ("float32", "bfloat16")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
 STEP_NORMS = ("batch", "pairs")
