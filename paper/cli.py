@@ -12,8 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from empirical import audit_cli as audit_commands
 from empirical import commands as empirical_commands
+from empirical.audit import commands as audit_commands
 from paper import commands as paper_commands
 from sim import commands as sim_commands
 from theory import commands as theory_commands
