@@ -206,6 +206,7 @@ def run_sweeps(
         name = experiment.SWEEP
         bar.set_postfix_str(name)
         entry: dict[str, Any] = {"params": params}
+        t0 = time.time()
         try:
             path, reused = ensure_sweep(
                 out,
@@ -214,7 +215,9 @@ def run_sweeps(
                 bar.set_postfix_str,
                 lambda s: bar.write(s, file=sys.stderr),
             )
-            entry.update(file=str(path.relative_to(out)), reused=reused)
+            entry.update(
+                file=str(path.relative_to(out)), reused=reused, seconds=round(time.time() - t0, 1)
+            )
         except RuntimeError as exc:
             entry.update(file=None, reused=False, error=str(exc))
             bar.write(f"sweep {name}: not run: {exc}", file=sys.stderr)

@@ -118,3 +118,86 @@ def window_means(x: Any, windows: int) -> np.ndarray:
 def one_sided_t(n: int, level: float) -> float:
     """One-sided Student-t quantile at ``level`` for ``n`` samples (df = n - 1)."""
     return float(stats.t.ppf(level, df=n - 1))
+
+
+# Pre-registered tests: power, sample size, equivalence ---------------------------------------
+
+
+def power_one_sided(effect: float, sd: float, n: int, alpha: float = 0.05) -> float:
+    """Power of the one-sided one-sample t test (H1: mean > 0) at true mean ``effect`` > 0.
+
+    Exact, through the noncentral t distribution with df = n - 1 and noncentrality
+    effect sqrt(n) / sd. NaN for n < 2; 1 when sd = 0 and effect > 0.
+    """
+    if n < 2 or not np.isfinite(sd):
+        return float("nan")
+    if sd <= 0:
+        return 1.0 if effect > 0 else 0.0
+    tq = stats.t.ppf(1.0 - alpha, df=n - 1)
+    return float(stats.nct.sf(tq, df=n - 1, nc=effect * math.sqrt(n) / sd))
+
+
+def power_tost(margin: float, sd: float, n: int, true: float = 0.0, alpha: float = 0.05) -> float:
+    """Power of the two one-sided tests (TOST) of |mean| < ``margin`` at true mean ``true``.
+
+    The probability that the (1 - 2 alpha) t-interval of the mean lies inside (-margin, margin),
+    computed by integrating over the sample SD (chi-square) the normal probability of the mean;
+    exact for normal data. NaN for n < 2.
+    """
+    if n < 2 or not np.isfinite(sd):
+        return float("nan")
+    if sd <= 0:
+        return 1.0 if abs(true) < margin else 0.0
+    df = n - 1
+    tq = stats.t.ppf(1.0 - alpha, df=df)
+    se = sd / math.sqrt(n)
+    # quadrature over s/sd = sqrt(chi2_df / df)
+    q = np.linspace(1e-4, 1 - 1e-4, 400)
+    ratio = np.sqrt(stats.chi2.ppf(q, df) / df)
+    half = tq * se * ratio
+    p = stats.norm.cdf((margin - half - true) / se) - stats.norm.cdf((-margin + half - true) / se)
+    return float(np.mean(np.clip(p, 0.0, 1.0)))
+
+
+def seeds_for_power(power: Any, target: float = 0.9, n_max: int = 100_000, n_min: int = 2) -> int:
+    """Smallest n in [n_min, n_max] with ``power(n) >= target`` (``power`` increasing in n);
+    ``n_max + 1`` when even n_max is not enough."""
+    if power(n_max) < target:
+        return n_max + 1
+    lo, hi = n_min, n_max
+    if power(lo) >= target:
+        return lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if power(mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def tost(x: Any, margin: float, alpha: float = 0.05, axis: int = -1) -> dict[str, Any]:
+    """TOST equivalence of the mean of ``x`` to 0 within ``margin``.
+
+    Equivalent iff the (1 - 2 alpha) t-interval lies inside (-margin, margin); the p-value is
+    the larger of the two one-sided p-values. Returns mean, lo, hi (that interval), se, p,
+    equivalent (arrays over the other axes).
+    """
+    x = np.asarray(x, dtype=float)
+    n = x.shape[axis]
+    m = x.mean(axis=axis)
+    se = x.std(axis=axis, ddof=1) / math.sqrt(n)
+    tq = stats.t.ppf(1.0 - alpha, df=n - 1)
+    lo, hi = m - tq * se, m + tq * se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_lower = stats.t.sf((m + margin) / se, df=n - 1)
+        p_upper = stats.t.cdf((m - margin) / se, df=n - 1)
+    p = np.maximum(p_lower, p_upper)
+    return {
+        "mean": m,
+        "lo": lo,
+        "hi": hi,
+        "se": se,
+        "p": p,
+        "equivalent": (lo > -margin) & (hi < margin),
+    }

@@ -66,7 +66,7 @@ def heldout_accuracy_cr(c: Any, r: Any, K: int, mu: float, du: float = 0.2) -> n
 
     A held-out prompt's logits are c (mu 1[y=0] + z_y) + theta_perp . xi_perp, i.e.
     c mu 1[y=0] + sqrt(c^2 + r) g_y with g ~ N(0, I_K). Computed as in
-    ``theory.drift.heldout_accuracy0`` (1/Z = int exp(-tZ) dt factorises over candidates), with
+    ``theory.t1_drift.heldout_accuracy0`` (1/Z = int exp(-tZ) dt factorises over candidates), with
     probabilists' Gauss-Hermite nodes (64) in z and a trapezoid in log t; vectorised over (c, r).
     """
     c = np.asarray(c, dtype=float)

@@ -12,7 +12,6 @@ Set SELFDPO_QUICK_OUT to an existing quick run's folder to reuse it; otherwise t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -57,7 +56,7 @@ BUILD_JUNK = ("main.aux", "main.log", "main.out", "main.pdf", "main.bbl", "main.
 
 
 def _cli_module() -> str:
-    return "paper.cli" if importlib.util.find_spec("paper.cli") is not None else "theory.cli"
+    return "paper.cli"
 
 
 @pytest.fixture(scope="module")

@@ -55,3 +55,38 @@ def test_bootstrap_crossing_interval_contains_a_clean_crossing():
 def test_window_means_split_the_last_axis():
     x = np.arange(8.0)[None]
     np.testing.assert_allclose(stats.window_means(x, 4), [[0.5, 2.5, 4.5, 6.5]])
+
+
+def test_power_one_sided_matches_monte_carlo():
+    rng = np.random.default_rng(2)
+    n, eff = 12, 0.5
+    x = rng.normal(eff, 1.0, (20000, n))
+    t = x.mean(1) / (x.std(1, ddof=1) / np.sqrt(n))
+    mc = np.mean(t > sps.t.ppf(0.95, n - 1))
+    assert stats.power_one_sided(eff, 1.0, n) == pytest.approx(mc, abs=4 * np.sqrt(0.25 / 20000))
+
+
+@pytest.mark.parametrize("true", [0.0, 0.3])
+def test_power_tost_matches_monte_carlo(true):
+    rng = np.random.default_rng(3)
+    n, margin = 10, 0.8
+    x = rng.normal(true, 1.0, (20000, n))
+    mc = stats.tost(x, margin)["equivalent"].mean()
+    expect = stats.power_tost(margin, 1.0, n, true=true)
+    assert expect == pytest.approx(mc, abs=4 * np.sqrt(0.25 / 20000))
+
+
+def test_seeds_for_power_is_the_smallest_n_reaching_the_target():
+    f = lambda n: stats.power_one_sided(0.5, 1.0, n)
+    n = stats.seeds_for_power(f)
+    assert f(n) >= 0.9 > f(n - 1)
+    # the normal-approximation formula ((z_.95 + z_.9) / 0.5)^2 = 34.3 is a lower bound
+    assert 34 <= n <= 38
+    assert stats.seeds_for_power(lambda n: 0.0, n_max=50) == 51
+
+
+def test_tost_declares_equivalence_only_inside_the_margin():
+    x = np.array([[0.01, -0.02, 0.0, 0.015, -0.005, 0.01]])
+    assert stats.tost(x, 0.1)["equivalent"][0]
+    assert not stats.tost(x, 0.01)["equivalent"][0]
+    assert not stats.tost(x + 0.2, 0.1)["equivalent"][0]
