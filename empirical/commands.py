@@ -138,7 +138,9 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def check_out_dir(out: str) -> None:
-    """--out must be a folder (or not exist yet)."""
+    """--out must be a folder (or not exist yet); an empty path (the current folder) is refused."""
+    if not str(out).strip():
+        raise UsageError("--out must be a non-empty path")
     p = Path(out)
     if p.exists() and not p.is_dir():
         raise UsageError(f"--out {out} is a file; --out names a run folder")
@@ -286,10 +288,10 @@ def _tiny(args: argparse.Namespace) -> int:
     s = replace(TinySettings(), gate=args.gate, dtype=args.dtype)
     if args.rounds is not None:
         s = replace(s, rounds=check_int("--rounds", args.rounds, 1))
-    if args.out:
+    if args.out is not None:
         check_out_dir(args.out)
     quiet = args.quiet or args.json and not sys.stderr.isatty()
-    if args.out:
+    if args.out is not None:
         res = run_tiny(args.out, seeds=seeds, settings=s, quiet=quiet)
     else:
         with tempfile.TemporaryDirectory(prefix="selfdpo-tiny-") as d:
