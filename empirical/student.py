@@ -293,21 +293,26 @@ def image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
     Each prompt's images go through the tower alone, so the features do not depend on which
     other prompts share a batch (a resumed run computes the same numbers).
     """
-    torch = _torch()
     cache = student.extra.setdefault("vision_cache", {})
     key = (id(model), id(prompt))
     hit = cache.get(key)
     if hit is not None and hit[0] is prompt and hit[1] is model:
         return hit[2]
+    feats = compute_image_features(student, model, prompt)
+    cache[key] = (prompt, model, feats)
+    return feats
+
+
+def compute_image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
+    """The vision tower's output for each of ``prompt``'s images (its images alone)."""
+    torch = _torch()
     with torch.no_grad(), autocast(student):
         out = model.get_image_features(
             prompt.pixel_values.to(student.device, student.dtype),
             prompt.image_grid_thw.to(student.device),
             return_dict=True,
         )
-    feats = [f.detach() for f in out.pooler_output]
-    cache[key] = (prompt, model, feats)
-    return feats
+    return [f.detach() for f in out.pooler_output]
 
 
 def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:

@@ -317,6 +317,10 @@ def run_tiny(
             "intervals": "mean over seeds with a 95% Student-t interval of the run-to-run spread",
             "fit": "alpha_hat, kappa_hat fitted on round 1's samples (the student's own answers)",
         },
+        "seconds_per_round": {
+            k: float(np.mean([r["seconds"][k] for v in reports.values() for r in v]))
+            for k in ("total", "sample", "score", "train", "evaluate")
+        },
         "seconds": round(time.perf_counter() - tic, 1),
     }
 
@@ -327,8 +331,7 @@ def format_report(res: dict) -> str:
 
     st = res["start"]
     p0 = ", ".join(f"{x['heldout_p_correct']:.3f}" for x in st)
-    secs = [r["seconds"] for v in res["verifiers"] for r in v["runs"]]
-    split = {k: np.mean([x[k] for x in secs]) for k in ("sample", "score", "train", "evaluate")}
+    split = {k: v for k, v in res["seconds_per_round"].items() if k != "total"}
     return "\n".join(
         [
             f"tiny Qwen2.5-VL student over seeds {res['seeds']}: held-out p_correct at the start "

@@ -72,6 +72,7 @@ class JudgeVerifier:
         self.judge = judge
         self.batch_size = batch_size
         self.prompt = prompt
+        self._features: dict[str, list] = {}  # question id -> its images' features (CPU)
         tok = judge.tokenizer
         self.yes_ids = self._first_ids(tok, ("yes", "Yes", " yes", " Yes"))
         if not self.yes_ids:
@@ -94,7 +95,7 @@ class JudgeVerifier:
     ) -> np.ndarray:
         import torch
 
-        from empirical.student import collate
+        from empirical.student import collate, compute_image_features, vision_is_frozen
 
         q = re.sub(r"\s+", " ", question.prompt)
         prompts = [
@@ -103,9 +104,20 @@ class JudgeVerifier:
         ]
         out = []
         model = self.judge.model
+        feats = None
+        if prompts and prompts[0].pixel_values is not None and self.judge.vision_cache:
+            if vision_is_frozen(model):
+                # the question's images are the same for every answer and every round
+                if question.qid not in self._features:
+                    f = compute_image_features(self.judge, model, prompts[0])
+                    self._features[question.qid] = [x.cpu() for x in f]
+                feats = [x.to(self.judge.device) for x in self._features[question.qid]]
         with torch.no_grad():
             for s in range(0, len(prompts), self.batch_size):
-                batch = collate(self.judge, prompts[s : s + self.batch_size])
+                chunk = prompts[s : s + self.batch_size]
+                batch = collate(
+                    self.judge, chunk, image_features=None if feats is None else feats * len(chunk)
+                )
                 logits = model(**batch, logits_to_keep=1).logits[:, -1].float()
                 logp = torch.log_softmax(logits, -1)
                 lp_yes = torch.logsumexp(logp[:, self.yes_ids], -1)
