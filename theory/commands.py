@@ -8,7 +8,8 @@ import math
 import sys
 from typing import Any
 
-from theory.predict import predict
+from theory.l0_pairs import N_MAX
+from theory.predict import check_predict_inputs, predict
 
 __all__ = ["register"]
 
@@ -18,11 +19,17 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "predict",
         help="theory's verdict: pair accuracy, side of threshold, drift sign/rate, amplification",
-        description="First-order prediction (THEORY.md L0, T1, T2, T5) for V(alpha, kappa).",
+        description=(
+            "First-order prediction (THEORY.md L0, T1, T2, T5) for V(alpha, kappa). Bad input "
+            "(a value out of range, not finite, n not an integer in [2, "
+            f"{N_MAX}]) ends with one line on stderr and exit status 2."
+        ),
     )
     p.add_argument("--alpha", type=float, required=True, help="rubric (verdict) accuracy in [0, 1]")
-    p.add_argument("--kappa", type=float, required=True, help="confidence (score SNR) >= 0")
-    p.add_argument("--n", type=int, default=2, help="samples per prompt, >= 2 (default 2)")
+    p.add_argument("--kappa", type=float, required=True, help="confidence (score SNR), finite >= 0")
+    p.add_argument(
+        "--n", type=float, default=2, help=f"samples per prompt, 2 to {N_MAX} (default 2)"
+    )
     p.add_argument(
         "--gate",
         default="rank",
@@ -39,6 +46,8 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # all checks before any work: one line and exit 2 from the dispatcher on a ValueError
+    check_predict_inputs(args.alpha, args.kappa, args.n, args.gate, p_correct=args.p_correct)
     out = predict(args.alpha, args.kappa, n=args.n, gate=args.gate, p_correct=args.p_correct)
     if args.json:
         sys.stdout.write(json.dumps(_strict(out), indent=2, allow_nan=False) + "\n")
