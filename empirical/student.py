@@ -200,7 +200,13 @@ def load_student(
         if not lora:
             prm.requires_grad_(trainable)
     if gradient_checkpointing and trainable:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable = getattr(model, "activation_checkpointing_enable", None)
+        if enable is not None:  # transformers >= 5.x name
+            enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
         if lora:
             model.enable_input_require_grads()
     # no dropout randomness: DPO log-probs are deterministic functions of theta
