@@ -13,10 +13,21 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from empirical.student import DTYPES
+import numpy as np
+
+from empirical import parallel
+from empirical.benchmarks import BENCHMARKS, choose_split, discover, summarise
+from empirical.compare import compare_seeds, run_report
+from empirical.config import LoopConfig
+from empirical.data import TASKS, load_task
+from empirical.loop import run_loop
+from empirical.student import DTYPES, load_student
+from empirical.tiny import TinySettings, format_report, run_tiny
 from empirical.train import OPTIMIZERS, SCHEDULES, STEP_NORMS
+from empirical.verifiers import load_plugin, make_verifier, parse_verifier_spec
 from sim.files import atomic_write_json, to_json
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS
 from theory.util import UsageError, check_int, check_range
@@ -171,8 +182,6 @@ def check_device(device: str | None) -> None:
 
 
 def _validate_run(args: argparse.Namespace) -> None:
-    from empirical.data import TASKS
-    from empirical.verifiers import load_plugin, parse_verifier_spec
 
     if not Path(args.student).is_dir():
         raise UsageError(f"--student not found: {args.student}")
@@ -182,8 +191,6 @@ def _validate_run(args: argparse.Namespace) -> None:
             raise UsageError(f"--data is required for --task {args.task}")
         if not Path(args.data).exists():
             raise UsageError(f"--data not found: {args.data}")
-        from empirical.benchmarks import choose_split, discover
-
         try:
             found = discover(args.data)
         except FileNotFoundError as exc:
@@ -248,8 +255,6 @@ def _validate_run(args: argparse.Namespace) -> None:
 
 
 def _data(args: argparse.Namespace) -> int:
-    from empirical.benchmarks import BENCHMARKS, summarise
-
     if args.task is not None:
         _choice("--task", args.task, BENCHMARKS)
     if not Path(args.data).exists():
@@ -276,10 +281,6 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _tiny(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from empirical.tiny import TinySettings, format_report, run_tiny
-
     seeds = parse_seeds(args.seeds)
     _choice("--gate", args.gate, GATES)
     _choice("--dtype", args.dtype, DTYPES)
@@ -300,10 +301,6 @@ def _tiny(args: argparse.Namespace) -> int:
 
 def _questions(args: argparse.Namespace, seed: int):
     """(train, held-out) questions: a random split of one benchmark split, or two splits."""
-    import numpy as np
-
-    from empirical.data import load_task
-
     try:
         questions = load_task(
             args.task, args.data, n=args.limit or 512, seed=seed, split=args.split
@@ -328,12 +325,6 @@ def _questions(args: argparse.Namespace, seed: int):
 
 def _run(args: argparse.Namespace) -> int:
     _validate_run(args)
-    from empirical import parallel
-    from empirical.compare import compare_seeds, run_report
-    from empirical.config import LoopConfig
-    from empirical.loop import run_loop
-    from empirical.student import load_student
-    from empirical.verifiers import make_verifier
 
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     parallel.init()

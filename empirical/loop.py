@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from empirical import parallel
 from empirical.checkpoint import Checkpointer, trainable_state
 from empirical.config import LoopConfig
 from empirical.data import Question
@@ -192,8 +193,6 @@ def save_round(
     run: _Run, ck: Checkpointer, t: int, state: LoopState, prev: dict | None, samples: list[dict]
 ) -> None:
     """Checkpoint round t (rank 0) and rewrite the logs atomically."""
-    from empirical import parallel
-
     if parallel.is_main():
         atomic_write_text(
             run.out / "samples" / f"round-{t:04d}.jsonl",
@@ -241,8 +240,6 @@ def run_loop(
         quiet: no progress bar.
         fault: test hook called as fault(t, stage) at each stage (raise to simulate a crash).
     """
-    from empirical import parallel
-
     parallel.init()
     run = _setup(student, train, heldout, verifier, cfg, Path(out), fault)
     ck = Checkpointer(run.out)
@@ -267,8 +264,6 @@ def run_loop(
 
 def _setup(student, train, heldout, verifier, cfg: LoopConfig, out: Path, fault) -> _Run:
     """Check (or write) the run's configuration and build what every round needs."""
-    from empirical import parallel
-
     out.mkdir(parents=True, exist_ok=True)
     cfg_json = {
         **asdict(cfg),
@@ -312,8 +307,6 @@ def _resume_or_start(run: _Run, ck: Checkpointer) -> tuple[int, LoopState, dict 
     """(last complete round, loop state, weights before its step) from the latest checkpoint,
     or round 0 with the start's held-out evaluation."""
     import torch
-
-    from empirical import parallel
 
     if parallel.is_main():
         ck.clean_temp()

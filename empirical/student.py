@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from empirical import parallel
+
 IMAGE_TOKEN = "<|image_pad|>"
 DTYPES = ("float32", "bfloat16")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -380,10 +384,6 @@ def sample_answers(
     a round's samples are reproducible (resume) and the same whatever the number of processes
     (chunks are spread over ranks by ``empirical.parallel``).
     """
-    import numpy as np
-
-    from empirical import parallel
-
     torch = _torch()
     model = student.model
     was_training = model.training

@@ -21,8 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from empirical.data import COLOURS, LETTERS, SYNTH_QUESTION
-from empirical.verifiers import JUDGE_PROMPT
+from empirical.compare import compare_seeds, format_table, run_report
+from empirical.config import LoopConfig
+from empirical.data import COLOURS, LETTERS, SYNTH_QUESTION, synthetic_task
+from empirical.loop import run_loop
+from empirical.steps import choice_completion, evaluate
+from empirical.student import completion_logprobs, load_student
+from empirical.verifiers import JUDGE_PROMPT, make_verifier
 
 SPECIAL_TOKENS = (
     "<|endoftext|>",
@@ -159,10 +164,6 @@ def supervised_warmup(
     """
     import torch
 
-    from empirical.config import LoopConfig
-    from empirical.steps import choice_completion, evaluate
-    from empirical.student import completion_logprobs
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     prompts = [student.encode(q.prompt, q.images) for q in train]
@@ -230,8 +231,6 @@ class TinySettings:
 
 def _start_student(work: Path, seed: int, s: TinySettings, quiet: bool) -> tuple[Path, dict]:
     """Build the tiny student for ``seed``, warm it up, save it as the self-DPO start."""
-    from empirical.data import synthetic_task
-    from empirical.student import load_student
 
     raw = build_tiny_student(work / f"tiny-init-{seed}", seed=seed)
     student = load_student(raw, device="cpu")
@@ -260,13 +259,6 @@ def run_tiny(
     """The tiny experiment over ``seeds``: per verifier, the pooled comparison report
     (``empirical.compare.compare_seeds``) with run-to-run intervals."""
     import torch
-
-    from empirical.compare import compare_seeds, run_report
-    from empirical.config import LoopConfig
-    from empirical.data import synthetic_task
-    from empirical.loop import run_loop
-    from empirical.student import load_student
-    from empirical.verifiers import make_verifier
 
     tic = time.perf_counter()
     s = settings or TinySettings()
@@ -327,8 +319,6 @@ def run_tiny(
 
 def format_report(res: dict) -> str:
     """The tiny experiment's comparison as text."""
-    from empirical.compare import format_table
-
     st = res["start"]
     p0 = ", ".join(f"{x['heldout_p_correct']:.3f}" for x in st)
     split = {k: v for k, v in res["seconds_per_round"].items() if k != "total"}

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from empirical.data import Question, normalise_text, rubric
+from empirical.student import collate, compute_image_features, load_student, vision_is_frozen
 
 
 def _uniform(seed: int, qid: str, answer: str) -> float:
@@ -94,8 +95,6 @@ class JudgeVerifier:
         self, question: Question, answers: Sequence[str], rng: np.random.Generator
     ) -> np.ndarray:
         import torch
-
-        from empirical.student import collate, compute_image_features, vision_is_frozen
 
         q = re.sub(r"\s+", " ", question.prompt)
         prompts = [
@@ -216,7 +215,5 @@ def make_verifier(
         return SyntheticVerifier(params["alpha"], params["kappa"], seed)
     if kind == "plugin":
         return load_plugin(params["module"], params["name"])
-    from empirical.student import load_student
-
     judge = load_student(params["path"], device=device, trainable=False)
     return JudgeVerifier(judge, prompt=judge_prompt or JUDGE_PROMPT)
