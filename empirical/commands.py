@@ -205,19 +205,20 @@ def _validate_run(args: argparse.Namespace) -> None:
         load_plugin(params["module"], params["name"])  # import errors before any work
     if args.judge_prompt is not None and not Path(args.judge_prompt).is_file():
         raise UsageError(f"--judge-prompt file not found: {args.judge_prompt}")
-    for name, lo in (
-        ("rounds", 1),
-        ("n", 2),
-        ("batch", 1),
-        ("dpo_steps", 1),
-        ("max_new_tokens", 1),
-        ("gen_batch", 1),
-        ("train_batch", 1),
-        ("warmup_steps", 0),
-        ("lora_rank", 1),
-        ("seed", 0),
+    # upper bounds: far above any real run, low enough that a typo cannot exhaust the machine
+    for name, lo, hi in (
+        ("rounds", 1, 100_000),
+        ("n", 2, 1024),
+        ("batch", 1, 1_000_000),
+        ("dpo_steps", 1, 10_000),
+        ("max_new_tokens", 1, 65_536),
+        ("gen_batch", 1, 65_536),
+        ("train_batch", 1, 65_536),
+        ("warmup_steps", 0, 10**9),
+        ("lora_rank", 1, 65_536),
+        ("seed", 0, 2**63 - 1),
     ):
-        check_int("--" + name.replace("_", "-"), getattr(args, name), lo)
+        check_int("--" + name.replace("_", "-"), getattr(args, name), lo, hi)
     if args.limit is not None:
         check_int("--limit", args.limit, 2)
     _choice("--gate", args.gate, GATES)

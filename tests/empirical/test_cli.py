@@ -74,6 +74,7 @@ def test_bad_inputs(capsys, tmp_path, tiny_path):
     _bad(capsys, [*run, "--device", "tpu"], "--device")
     _bad(capsys, [*run, "--dtype", "fp8"], "--dtype must be")
     _bad(capsys, [*run, "--seeds", "1,1"], "--seeds must be")
+    _bad(capsys, [*run, "--n", "1000000000"], "--n must be an integer in [2, 1024]")
     _bad(capsys, [*run[:-2], "--verifier", "nosuchmodule_xyz:score"], "cannot import")
 
 
