@@ -13,10 +13,21 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from empirical.student import DTYPES
+import numpy as np
+
+from empirical import parallel
+from empirical.benchmarks import BENCHMARKS, choose_split, discover, summarise
+from empirical.compare import compare_seeds, run_report
+from empirical.config import LoopConfig
+from empirical.data import TASKS, load_task
+from empirical.loop import run_loop
+from empirical.student import DTYPES, load_student
+from empirical.tiny import TinySettings, format_report, run_tiny
 from empirical.train import OPTIMIZERS, SCHEDULES, STEP_NORMS
+from empirical.verifiers import load_plugin, make_verifier, parse_verifier_spec
 from sim.files import atomic_write_json, to_json
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS
 from theory.util import UsageError, check_int, check_range
@@ -173,8 +184,6 @@ def check_device(device: str | None) -> None:
 
 
 def _validate_run(args: argparse.Namespace) -> None:
-    from empirical.data import TASKS
-    from empirical.verifiers import load_plugin, parse_verifier_spec
 
     if not Path(args.student).is_dir():
         raise UsageError(f"--student not found: {args.student}")
@@ -184,8 +193,6 @@ def _validate_run(args: argparse.Namespace) -> None:
             raise UsageError(f"--data is required for --task {args.task}")
         if not Path(args.data).exists():
             raise UsageError(f"--data not found: {args.data}")
-        from empirical.benchmarks import choose_split, discover
-
         try:
             found = discover(args.data)
         except FileNotFoundError as exc:
@@ -200,19 +207,20 @@ def _validate_run(args: argparse.Namespace) -> None:
         load_plugin(params["module"], params["name"])  # import errors before any work
     if args.judge_prompt is not None and not Path(args.judge_prompt).is_file():
         raise UsageError(f"--judge-prompt file not found: {args.judge_prompt}")
-    for name, lo in (
-        ("rounds", 1),
-        ("n", 2),
-        ("batch", 1),
-        ("dpo_steps", 1),
-        ("max_new_tokens", 1),
-        ("gen_batch", 1),
-        ("train_batch", 1),
-        ("warmup_steps", 0),
-        ("lora_rank", 1),
-        ("seed", 0),
+    # upper bounds: far above any real run, low enough that a typo cannot exhaust the machine
+    for name, lo, hi in (
+        ("rounds", 1, 100_000),
+        ("n", 2, 1024),
+        ("batch", 1, 1_000_000),
+        ("dpo_steps", 1, 10_000),
+        ("max_new_tokens", 1, 65_536),
+        ("gen_batch", 1, 65_536),
+        ("train_batch", 1, 65_536),
+        ("warmup_steps", 0, 10**9),
+        ("lora_rank", 1, 65_536),
+        ("seed", 0, 2**63 - 1),
     ):
-        check_int("--" + name.replace("_", "-"), getattr(args, name), lo)
+        check_int("--" + name.replace("_", "-"), getattr(args, name), lo, hi)
     if args.limit is not None:
         check_int("--limit", args.limit, 2)
     _choice("--gate", args.gate, GATES)
@@ -250,8 +258,6 @@ def _validate_run(args: argparse.Namespace) -> None:
 
 
 def _data(args: argparse.Namespace) -> int:
-    from empirical.benchmarks import BENCHMARKS, summarise
-
     if args.task is not None:
         _choice("--task", args.task, BENCHMARKS)
     if not Path(args.data).exists():
@@ -278,10 +284,6 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _tiny(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from empirical.tiny import TinySettings, format_report, run_tiny
-
     seeds = parse_seeds(args.seeds)
     _choice("--gate", args.gate, GATES)
     _choice("--dtype", args.dtype, DTYPES)
@@ -302,10 +304,6 @@ def _tiny(args: argparse.Namespace) -> int:
 
 def _questions(args: argparse.Namespace, seed: int):
     """(train, held-out) questions: a random split of one benchmark split, or two splits."""
-    import numpy as np
-
-    from empirical.data import load_task
-
     try:
         questions = load_task(
             args.task, args.data, n=args.limit or 512, seed=seed, split=args.split
@@ -330,12 +328,6 @@ def _questions(args: argparse.Namespace, seed: int):
 
 def _run(args: argparse.Namespace) -> int:
     _validate_run(args)
-    from empirical import parallel
-    from empirical.compare import compare_seeds, run_report
-    from empirical.config import LoopConfig
-    from empirical.loop import run_loop
-    from empirical.student import load_student
-    from empirical.verifiers import make_verifier
 
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     parallel.init()

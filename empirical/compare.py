@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import stdtrit
 
 from empirical.audit import fit_verifier
 from empirical.data import LETTERS, Question, rubric
@@ -243,8 +244,6 @@ def _mean(xs: Sequence[float | None]) -> float | None:
 
 def interval(values: Sequence[float | None], level: float = 0.95) -> dict[str, Any]:
     """Mean over seeds with its run-to-run SD and Student-t interval."""
-    from scipy.special import stdtrit
-
     v = np.asarray([x for x in values if x is not None], float)
     if v.size == 0:
         return {"mean": None, "sd": None, "ci": [None, None], "seeds": 0, "values": []}

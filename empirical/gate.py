@@ -18,27 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.reference import replay_distribution
+from sim.reference import observe_progress, replay_distribution
 from theory.gates import GATE_DEFAULTS, check_gate
-
-try:  # pragma: no cover - which branch runs depends on whether wt-sim has merged
-    from sim.reference import observe_progress
-except ImportError:  # pragma: no cover
-    # TEMPORARY until the sim helper's ``sim.reference.observe_progress`` lands on main (its
-    # signature, semantics of paper/model.md): delete this fallback then.
-    def observe_progress(
-        scores: np.ndarray,
-        progress: np.ndarray,
-        valid: np.ndarray,
-        round_index: int,
-        lam: float,
-    ) -> np.ndarray:
-        """S <- (1 - lam) S + lam P on valid pairs; void pairs and round 1 leave S unchanged."""
-        scores = np.asarray(scores, dtype=float)
-        if round_index <= 1:
-            return scores.copy()
-        return np.where(valid, (1.0 - lam) * scores + lam * np.asarray(progress, float), scores)
-
 
 __all__ = [
     "GateState",

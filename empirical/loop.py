@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from empirical import parallel
 from empirical.checkpoint import Checkpointer, trainable_state
 from empirical.config import LoopConfig
 from empirical.data import Question
@@ -192,8 +193,6 @@ def save_round(
     run: _Run, ck: Checkpointer, t: int, state: LoopState, prev: dict | None, samples: list[dict]
 ) -> None:
     """Checkpoint round t (rank 0) and rewrite the logs atomically."""
-    from empirical import parallel
-
     if parallel.is_main():
         atomic_write_text(
             run.out / "samples" / f"round-{t:04d}.jsonl",
@@ -241,12 +240,30 @@ def run_loop(
         quiet: no progress bar.
         fault: test hook called as fault(t, stage) at each stage (raise to simulate a crash).
     """
-    import torch
-
-    from empirical import parallel
-
     parallel.init()
-    out = Path(out)
+    run = _setup(student, train, heldout, verifier, cfg, Path(out), fault)
+    ck = Checkpointer(run.out)
+    t0, state, prev = _resume_or_start(run, ck)
+    bar = _progress_bar(cfg.rounds, t0) if not quiet and parallel.is_main() else None
+    for t in range(t0 + 1, cfg.rounds + 1):
+        entry, extra = run_round(run, state, prev, t)
+        state.log.append(entry)
+        prev = extra["before"]
+        save_round(run, ck, t, state, prev, extra["samples"])
+        if bar is not None:
+            shown = entry["heldout_acc"]
+            bar.update(1)
+            bar.set_postfix(
+                heldout=shown if shown is not None else entry["heldout_p_correct"],
+                loss=entry["dpo_loss_trained"],
+            )
+    if bar is not None:
+        bar.close()
+    return state.log
+
+
+def _setup(student, train, heldout, verifier, cfg: LoopConfig, out: Path, fault) -> _Run:
+    """Check (or write) the run's configuration and build what every round needs."""
     out.mkdir(parents=True, exist_ok=True)
     cfg_json = {
         **asdict(cfg),
@@ -258,22 +275,23 @@ def run_loop(
     }
     _check_config(out, cfg_json, parallel.is_main())
     parallel.barrier()
-    run = _Run(
+    trainer = Trainer(
+        student,
+        lr=cfg.lr,
+        beta=cfg.beta,
+        total_steps=cfg.rounds * cfg.dpo_steps,
+        optimizer=cfg.optimizer,
+        schedule=cfg.schedule,
+        warmup_steps=cfg.warmup_steps,
+        grad_clip=cfg.grad_clip,
+        weight_decay=cfg.weight_decay,
+        micro_batch=cfg.train_batch,
+        step_norm=cfg.step_norm,
+    )
+    return _Run(
         student=student,
         ref_model=_frozen_reference(student),
-        trainer=Trainer(
-            student,
-            lr=cfg.lr,
-            beta=cfg.beta,
-            total_steps=cfg.rounds * cfg.dpo_steps,
-            optimizer=cfg.optimizer,
-            schedule=cfg.schedule,
-            warmup_steps=cfg.warmup_steps,
-            grad_clip=cfg.grad_clip,
-            weight_decay=cfg.weight_decay,
-            micro_batch=cfg.train_batch,
-            step_norm=cfg.step_norm,
-        ),
+        trainer=trainer,
         train=train,
         heldout=heldout,
         train_prompts=[student.encode(q.prompt, q.images) for q in train],
@@ -283,14 +301,20 @@ def run_loop(
         out=out,
         fault=fault or (lambda t, stage: None),
     )
-    ck = Checkpointer(out)
+
+
+def _resume_or_start(run: _Run, ck: Checkpointer) -> tuple[int, LoopState, dict | None]:
+    """(last complete round, loop state, weights before its step) from the latest checkpoint,
+    or round 0 with the start's held-out evaluation."""
+    import torch
+
     if parallel.is_main():
         ck.clean_temp()
     latest = ck.latest()
     prev = None
     if latest is not None:
         t0, path = latest
-        student.model.load_state_dict(ck.load(path, "trainable"), strict=False)
+        run.student.model.load_state_dict(ck.load(path, "trainable"), strict=False)
         run.trainer.load_state_dict(ck.load(path, "trainer"))
         torch.set_rng_state(ck.load(path, "rng")["torch_rng"])
         if (path / "prev.pt").is_file():
@@ -298,31 +322,17 @@ def run_loop(
         state = LoopState.from_json(ck.state(path))
     else:
         t0 = 0
-        ev = evaluate(student, heldout, run.held_prompts, cfg)
-        state = LoopState(gate_init(len(train)), [eval_entry(0, ev)])
+        ev = evaluate(run.student, run.heldout, run.held_prompts, run.cfg)
+        state = LoopState(gate_init(len(run.train)), [eval_entry(0, ev)])
     if parallel.is_main():
-        _write_log(out, state.log)
-    bar = None
-    if not quiet and parallel.is_main():
-        from tqdm import tqdm
+        _write_log(run.out, state.log)
+    return t0, state, prev
 
-        bar = tqdm(total=cfg.rounds, initial=t0, desc="self-DPO rounds", file=sys.stderr)
-    for t in range(t0 + 1, cfg.rounds + 1):
-        entry, extra = run_round(run, state, prev, t)
-        state.log.append(entry)
-        prev = extra["before"]
-        save_round(run, ck, t, state, prev, extra["samples"])
-        if bar is not None:
-            bar.update(1)
-            shown = (
-                entry["heldout_acc"]
-                if entry["heldout_acc"] is not None
-                else entry["heldout_p_correct"]
-            )
-            bar.set_postfix(heldout=shown, loss=entry["dpo_loss_trained"])
-    if bar is not None:
-        bar.close()
-    return state.log
+
+def _progress_bar(total: int, initial: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc="self-DPO rounds", file=sys.stderr)
 
 
 def _wmean(x: np.ndarray | None, w: np.ndarray) -> float | None:

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from empirical import parallel
 from empirical.config import LoopConfig
 from empirical.data import Question, rubric
 from empirical.gate import GateState, gate_update, loss_progress, reward_progress
 from empirical.pairs import Pairs
+from empirical.student import sample_answers
 from empirical.train import (
     Trainer,
     batched_logprobs,
@@ -58,8 +60,6 @@ def sample_step(
     student: Any, prompts: Sequence[Any], cfg: LoopConfig, t: int
 ) -> tuple[list[list[tuple[int, ...]]], list[list[str]]]:
     """n answers per prompt at the current weights (token ids and decoded texts)."""
-    from empirical.student import sample_answers
-
     samples = sample_answers(
         student,
         prompts,
@@ -86,8 +86,6 @@ def score_step(
     Question x's score noise comes from a generator seeded by (``seed``, x), so the scores do
     not depend on how the questions are split over ranks (chunks of ``chunk`` questions).
     """
-    from empirical import parallel
-
     correct = np.array([[rubric(q, a) for a in ts] for q, ts in zip(questions, texts)], float)
 
     def run_chunk(k: int, s: int, e: int) -> list[np.ndarray]:
@@ -183,8 +181,6 @@ def evaluate(
     """Held-out rubric accuracy of greedy answers; with ``choice_probs``, also the exact
     probability of sampling the bare correct letter (``p_correct``, what the simulator's
     A_held measures)."""
-    from empirical.student import sample_answers
-
     res: dict[str, Any] = {"acc": None}
     if cfg.greedy_eval:
         greedy = sample_answers(

@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from empirical import parallel
+
 IMAGE_TOKEN = "<|image_pad|>"
 DTYPES = ("float32", "bfloat16")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -200,7 +204,13 @@ def load_student(
         if not lora:
             prm.requires_grad_(trainable)
     if gradient_checkpointing and trainable:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable = getattr(model, "activation_checkpointing_enable", None)
+        if enable is not None:  # transformers >= 5.x name
+            enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
         if lora:
             model.enable_input_require_grads()
     # no dropout randomness: DPO log-probs are deterministic functions of theta
@@ -293,21 +303,26 @@ def image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
     Each prompt's images go through the tower alone, so the features do not depend on which
     other prompts share a batch (a resumed run computes the same numbers).
     """
-    torch = _torch()
     cache = student.extra.setdefault("vision_cache", {})
     key = (id(model), id(prompt))
     hit = cache.get(key)
     if hit is not None and hit[0] is prompt and hit[1] is model:
         return hit[2]
+    feats = compute_image_features(student, model, prompt)
+    cache[key] = (prompt, model, feats)
+    return feats
+
+
+def compute_image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
+    """The vision tower's output for each of ``prompt``'s images (its images alone)."""
+    torch = _torch()
     with torch.no_grad(), autocast(student):
         out = model.get_image_features(
             prompt.pixel_values.to(student.device, student.dtype),
             prompt.image_grid_thw.to(student.device),
             return_dict=True,
         )
-    feats = [f.detach() for f in out.pooler_output]
-    cache[key] = (prompt, model, feats)
-    return feats
+    return [f.detach() for f in out.pooler_output]
 
 
 def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
@@ -369,10 +384,6 @@ def sample_answers(
     a round's samples are reproducible (resume) and the same whatever the number of processes
     (chunks are spread over ranks by ``empirical.parallel``).
     """
-    import numpy as np
-
-    from empirical import parallel
-
     torch = _torch()
     model = student.model
     was_training = model.training

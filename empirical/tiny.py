@@ -21,8 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from empirical.data import COLOURS, LETTERS, SYNTH_QUESTION
-from empirical.verifiers import JUDGE_PROMPT
+from empirical.compare import compare_seeds, format_table, run_report
+from empirical.config import LoopConfig
+from empirical.data import COLOURS, LETTERS, SYNTH_QUESTION, synthetic_task
+from empirical.loop import run_loop
+from empirical.steps import choice_completion, evaluate
+from empirical.student import completion_logprobs, load_student
+from empirical.verifiers import JUDGE_PROMPT, make_verifier
 
 SPECIAL_TOKENS = (
     "<|endoftext|>",
@@ -159,10 +164,6 @@ def supervised_warmup(
     """
     import torch
 
-    from empirical.config import LoopConfig
-    from empirical.steps import choice_completion, evaluate
-    from empirical.student import completion_logprobs
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     prompts = [student.encode(q.prompt, q.images) for q in train]
@@ -230,8 +231,6 @@ class TinySettings:
 
 def _start_student(work: Path, seed: int, s: TinySettings, quiet: bool) -> tuple[Path, dict]:
     """Build the tiny student for ``seed``, warm it up, save it as the self-DPO start."""
-    from empirical.data import synthetic_task
-    from empirical.student import load_student
 
     raw = build_tiny_student(work / f"tiny-init-{seed}", seed=seed)
     student = load_student(raw, device="cpu")
@@ -260,13 +259,6 @@ def run_tiny(
     """The tiny experiment over ``seeds``: per verifier, the pooled comparison report
     (``empirical.compare.compare_seeds``) with run-to-run intervals."""
     import torch
-
-    from empirical.compare import compare_seeds, run_report
-    from empirical.config import LoopConfig
-    from empirical.data import synthetic_task
-    from empirical.loop import run_loop
-    from empirical.student import load_student
-    from empirical.verifiers import make_verifier
 
     tic = time.perf_counter()
     s = settings or TinySettings()
@@ -317,18 +309,19 @@ def run_tiny(
             "intervals": "mean over seeds with a 95% Student-t interval of the run-to-run spread",
             "fit": "alpha_hat, kappa_hat fitted on round 1's samples (the student's own answers)",
         },
+        "seconds_per_round": {
+            k: float(np.mean([r["seconds"][k] for v in reports.values() for r in v]))
+            for k in ("total", "sample", "score", "train", "evaluate")
+        },
         "seconds": round(time.perf_counter() - tic, 1),
     }
 
 
 def format_report(res: dict) -> str:
     """The tiny experiment's comparison as text."""
-    from empirical.compare import format_table
-
     st = res["start"]
     p0 = ", ".join(f"{x['heldout_p_correct']:.3f}" for x in st)
-    secs = [r["seconds"] for v in res["verifiers"] for r in v["runs"]]
-    split = {k: np.mean([x[k] for x in secs]) for k in ("sample", "score", "train", "evaluate")}
+    split = {k: v for k, v in res["seconds_per_round"].items() if k != "total"}
     return "\n".join(
         [
             f"tiny Qwen2.5-VL student over seeds {res['seeds']}: held-out p_correct at the start "

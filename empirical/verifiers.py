@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from empirical.data import Question, normalise_text, rubric
+from empirical.student import collate, compute_image_features, load_student, vision_is_frozen
 
 
 def _uniform(seed: int, qid: str, answer: str) -> float:
@@ -72,6 +73,7 @@ class JudgeVerifier:
         self.judge = judge
         self.batch_size = batch_size
         self.prompt = prompt
+        self._features: dict[str, list] = {}  # question id -> its images' features (CPU)
         tok = judge.tokenizer
         self.yes_ids = self._first_ids(tok, ("yes", "Yes", " yes", " Yes"))
         if not self.yes_ids:
@@ -94,8 +96,6 @@ class JudgeVerifier:
     ) -> np.ndarray:
         import torch
 
-        from empirical.student import collate
-
         q = re.sub(r"\s+", " ", question.prompt)
         prompts = [
             self.judge.encode(self.prompt.format(question=q, answer=a), question.images)
@@ -103,9 +103,20 @@ class JudgeVerifier:
         ]
         out = []
         model = self.judge.model
+        feats = None
+        if prompts and prompts[0].pixel_values is not None and self.judge.vision_cache:
+            if vision_is_frozen(model):
+                # the question's images are the same for every answer and every round
+                if question.qid not in self._features:
+                    f = compute_image_features(self.judge, model, prompts[0])
+                    self._features[question.qid] = [x.cpu() for x in f]
+                feats = [x.to(self.judge.device) for x in self._features[question.qid]]
         with torch.no_grad():
             for s in range(0, len(prompts), self.batch_size):
-                batch = collate(self.judge, prompts[s : s + self.batch_size])
+                chunk = prompts[s : s + self.batch_size]
+                batch = collate(
+                    self.judge, chunk, image_features=None if feats is None else feats * len(chunk)
+                )
                 logits = model(**batch, logits_to_keep=1).logits[:, -1].float()
                 logp = torch.log_softmax(logits, -1)
                 lp_yes = torch.logsumexp(logp[:, self.yes_ids], -1)
@@ -204,7 +215,5 @@ def make_verifier(
         return SyntheticVerifier(params["alpha"], params["kappa"], seed)
     if kind == "plugin":
         return load_plugin(params["module"], params["name"])
-    from empirical.student import load_student
-
     judge = load_student(params["path"], device=device, trainable=False)
     return JudgeVerifier(judge, prompt=judge_prompt or JUDGE_PROMPT)

@@ -74,6 +74,7 @@ def test_bad_inputs(capsys, tmp_path, tiny_path):
     _bad(capsys, [*run, "--device", "tpu"], "--device")
     _bad(capsys, [*run, "--dtype", "fp8"], "--dtype must be")
     _bad(capsys, [*run, "--seeds", "1,1"], "--seeds must be")
+    _bad(capsys, [*run, "--n", "1000000000"], "--n must be an integer in [2, 1024]")
     _bad(capsys, [*run[:-2], "--verifier", "nosuchmodule_xyz:score"], "cannot import")
 
 
@@ -131,3 +132,18 @@ def test_empirical_help_has_no_torch_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_run_over_seeds_pools_the_reports(capsys, tmp_path, tiny_path):
+    argv = ["empirical", "run", "--student", str(tiny_path), "--task", "synthetic"]
+    argv += ["--verifier", "synthetic:0.8:2", "--rounds", "1", "--out", str(tmp_path / "r")]
+    argv += ["--n", "2", "--batch", "4", "--limit", "8", "--max-new-tokens", "2"]
+    argv += ["--device", "cpu", "--quiet", "--seeds", "3,4"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seeds"] == 2 and len(out["pooled"]["heldout_change"]["values"]) == 2
+    for s in (3, 4):
+        rep = json.loads((tmp_path / "r" / f"seed-{s}" / "report.json").read_text())
+        assert rep["rounds"] == 1
+    pooled = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert pooled["pooled"] == out["pooled"]

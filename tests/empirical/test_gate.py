@@ -97,8 +97,7 @@ def test_gate_step_matches_model_md_T2(gate, T):
 def test_gate_code_is_the_numpy_reference():
     """No inline copy: the loop's gate functions are sim.reference's."""
     assert egate.replay_distribution is sim.reference.replay_distribution
-    if hasattr(sim.reference, "observe_progress"):
-        assert egate.observe_progress is sim.reference.observe_progress
+    assert egate.observe_progress is sim.reference.observe_progress
 
 
 def _pairs(N, void_mask):
@@ -169,3 +168,38 @@ def test_loss_progress_of_the_first_update_starts_from_log2(tiny_path):
     # the model's weights are back to theta_1 after the swap
     after = trainable_state(st.model)
     assert any(not torch.equal(after[k], theta0[k]) for k in theta0)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_gate_step_matches_the_simulators_jax_gate_T2(gate):
+    """The same fixed sequences through the simulator's optax-style JAX gate (sim.replay) and
+    the empirical gate step give the same replay distribution every round (float32)."""
+    from types import SimpleNamespace
+
+    jnp = pytest.importorskip("jax.numpy")
+    from sim import replay
+
+    seq = _sequence(N=9, R=7, seed=3)
+    hp = SimpleNamespace(lam=0.35, tau=0.02, temperature=0.7, staleness=0.2)
+    g = replay.make_gate(gate, hp)
+    js = g.init(9)
+    es = gate_init(9)
+    for t, r in enumerate(seq, start=1):
+        P_jax, js = g.update(
+            js, jnp.asarray(r["progress"]), jnp.asarray(r["valid"]), jnp.asarray(r["margins"]), t
+        )
+        P_emp, es = gate_update(
+            es,
+            gate,
+            t,
+            r["progress"],
+            r["valid"],
+            r["margins"],
+            lam=hp.lam,
+            tau=hp.tau,
+            temperature=hp.temperature,
+            staleness_coef=hp.staleness,
+        )
+        np.testing.assert_allclose(np.asarray(P_jax), P_emp, rtol=0, atol=2e-6)
+        js = replay.visit(js, jnp.asarray(r["counts"] > 0), jnp.asarray(r["mean_score"]), t)
+        es = gate_visit(es, r["counts"], t, r["mean_score"])

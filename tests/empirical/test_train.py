@@ -63,6 +63,9 @@ def test_the_forward_pass_runs_in_bf16_under_autocast(tiny_path):
 def test_gradient_checkpointing_gives_the_same_step(tiny_path):
     a = load_student(tiny_path, device="cpu")
     b = load_student(tiny_path, device="cpu", gradient_checkpointing=True)
+    on = getattr(b.model, "is_activation_checkpointing", None)
+    assert on if on is not None else b.model.is_gradient_checkpointing
+    assert not getattr(a.model, "is_activation_checkpointing", False)
     _, wa, ia = _step(a, 1e-3, optimizer="sgd", grad_clip=0.0)
     _, wb, ib = _step(b, 1e-3, optimizer="sgd", grad_clip=0.0)
     assert ib["grad_norm"] == pytest.approx(ia["grad_norm"], rel=1e-5)

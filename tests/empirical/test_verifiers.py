@@ -89,7 +89,8 @@ def test_good_specs():
 
 def test_judge_scores_log_odds_of_yes(tiny_path):
     """The VLM judge (a second local checkpoint): score = log p(yes) - log(1 - p(yes)) of its
-    next token, deterministic (a frozen judge is wrong the same way when asked twice)."""
+    next token, deterministic (a frozen judge is wrong the same way when asked twice); its
+    cached image features give the score computed from the pixels."""
     import torch
 
     from empirical.student import collate, load_student
@@ -98,8 +99,12 @@ def test_judge_scores_log_odds_of_yes(tiny_path):
     judge = JudgeVerifier(load_student(tiny_path, device="cpu", trainable=False))
     q = synthetic_task(1, 5)[0]
     rng = np.random.default_rng(0)
+    calls = []
+    hook = judge.judge.model.model.visual.register_forward_hook(lambda m, i, o: calls.append(1))
     s1 = judge.score(q, list("ABCD"), rng)
     s2 = judge.score(q, list("ABCD"), rng)
+    hook.remove()
+    assert len(calls) == 1  # the frozen judge's vision features: once per question (speed)
     assert s1.shape == (4,) and np.all(np.isfinite(s1))
     np.testing.assert_allclose(s1, s2, rtol=1e-6)
     # recompute the first one by hand from the full next-token distribution
