@@ -81,6 +81,8 @@ __all__ = [
     "random_scorer_level",
     "read_rubric_accuracy",
     "selection_accuracy",
+    "selection_accuracy_policies",
+    "equivalent_alpha_policies",
     "side",
 ]
 
@@ -241,6 +243,108 @@ def selection_accuracy(
     """
     st = _setting("selection", n, K, p_correct)
     return _evaluate(st, alpha, kappa)
+
+
+_CHUNK_ELEMS = 1 << 22
+_POLICY_K_MAX = 12  # the exact per-policy form enumerates 2^(K-1) verdict patterns
+
+
+def _policy_table(kappa: float, policies: Any, n: int) -> tuple[np.ndarray, ...]:
+    """Per question and verdict pattern, P(top correct, >= 1 correct | v_0, pattern): free of
+    alpha, which enters only through the pattern weights (so inverse maps are cheap)."""
+    check_range("kappa", kappa, 0.0)
+    n = check_int("n", n, 2)
+    pi = np.atleast_2d(np.asarray(policies, dtype=float))
+    if pi.ndim != 2 or not 2 <= pi.shape[1] <= _POLICY_K_MAX:
+        raise ValueError(f"policies must be (M, K) with 2 <= K <= {_POLICY_K_MAX}")
+    check_range("policies", pi, 0.0, 1.0)
+    if np.any(np.abs(pi.sum(1) - 1.0) > 1e-9):
+        raise ValueError("each row of policies must sum to 1")
+    K = pi.shape[1]
+    kappa = float(kappa)
+    pats = np.array(np.meshgrid(*[[0, 1]] * (K - 1), indexing="ij")).reshape(K - 1, -1).T
+    p = pi[:, 0]
+    q_hi = pi[:, 1:] @ pats.T  # (M, P) incorrect mass marked correct
+    q_lo = (1.0 - p)[:, None] - q_hi
+    t, w = _nodes()
+    vals = []
+    for v0 in (1, 0):
+        if math.isinf(kappa):
+            if v0:
+                qh = p[:, None] + q_hi
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    val = np.where(qh > 0, p[:, None] * (1.0 - (1.0 - qh) ** n) / qh, 0.0)
+            else:
+                val = p[:, None] * (1.0 - q_hi) ** (n - 1)
+        else:
+            hi = ndtr(t if v0 else t - 2.0 * kappa)
+            lo = ndtr(t + 2.0 * kappa if v0 else t)
+            wphi = w * _std_pdf(t) * n
+            step = max(1, _CHUNK_ELEMS // (q_hi.shape[1] * t.size))  # bounded memory
+            val = np.zeros(q_hi.shape)
+            for m in range(0, p.size, step):
+                sl = slice(m, m + step)
+                F = p[sl, None, None] * ndtr(t) + q_hi[sl, :, None] * hi + q_lo[sl, :, None] * lo
+                val[sl] = (wphi * np.clip(F, 0.0, 1.0) ** (n - 1)).sum(-1) * p[sl, None]
+        vals.append(val.sum(0))  # pooled over questions: (P,)
+    den = float((-np.expm1(n * np.log1p(-np.minimum(p, 1.0 - 1e-16)))).sum())
+    if den <= 0.0:
+        raise ValueError("no question has a correct answer with positive probability")
+    return vals[0] / den, vals[1] / den, pats.sum(1), K
+
+
+def _policy_value(table: tuple[np.ndarray, ...], alpha: Any) -> np.ndarray:
+    v1, v0, n_yes, K = table
+    a = np.asarray(alpha, dtype=float)[..., None]
+    w_pat = (1.0 - a) ** n_yes * a ** (K - 1 - n_yes)
+    out = a[..., 0] * (w_pat * v1).sum(-1) + (1.0 - a[..., 0]) * (w_pat * v0).sum(-1)
+    return np.clip(out, 0.0, 1.0)
+
+
+def selection_accuracy_policies(alpha: Any, kappa: float, policies: Any, n: int) -> Any:
+    """L0-sel, n samples, exact for given policies: the pooled selection accuracy of a student.
+
+    Each row of ``policies`` (M, K) is one question's answer distribution, column 0 the correct
+    answer; every answer's frozen verdict is shared by its samples. Per question the formula of
+    the module docstring holds with the incorrect mass split by verdict (``Q_hi``: verdict 1),
+    enumerated over the 2^(K-1) verdict patterns of the incorrect answers. The pooled accuracy
+    is what a team computes over questions with at least one correct sample:
+    ``sum_m P(top correct, >= 1 correct)_m / sum_m (1 - (1 - p_m)^n)``.
+
+    Args:
+        alpha: verdict accuracy in [0, 1] (array allowed).
+        kappa: confidence >= 0 (inf: noiseless limit), a scalar.
+        policies: (M, K) rows summing to 1, K <= 12.
+        n: samples per question, >= 2.
+    """
+    check_range("alpha", alpha, 0.0, 1.0)
+    out = _policy_value(_policy_table(kappa, policies, n), alpha)
+    return float(out) if out.ndim == 0 else out
+
+
+def equivalent_alpha_policies(value: float, kappa: float, policies: Any, n: int) -> float:
+    """Inverse of :func:`selection_accuracy_policies` in alpha at a given kappa > 0.
+
+    Raises:
+        ValueError: one line, when the value is outside what that kappa allows.
+    """
+    check_range("value", value, 0.0, 1.0)
+    check_range("kappa", kappa, 0.0, lo_open=True)
+    table = _policy_table(kappa, policies, n)
+    lo, hi = (float(x) for x in _policy_value(table, np.array([0.0, 1.0])))
+    if not lo - _AT_TOL <= value <= hi + _AT_TOL:
+        raise ValueError(
+            f"pooled selection accuracy {value:.4g} is outside [{lo:.4g}, {hi:.4g}], "
+            f"what it can be at kappa = {kappa:g} for these policies"
+        )
+    a_lo, a_hi = 0.0, 1.0
+    for _ in range(_BISECT):
+        mid = 0.5 * (a_lo + a_hi)
+        if float(_policy_value(table, mid)) < value:
+            a_lo = mid
+        else:
+            a_hi = mid
+    return 0.5 * (a_lo + a_hi)
 
 
 def pair_measure(alpha: Any, kappa: Any, *, n: int = 2, p_correct: float | None = None) -> Any:

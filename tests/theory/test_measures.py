@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 import theory
+import theory.measures
 from theory.measures import (
     equivalent_alpha,
     measure_range,
@@ -386,3 +387,66 @@ def test_T1_value_near_chance_allows_alpha_one():
     assert hi == 1.0 and 0.5 < lo < 0.51
     lo, hi = equivalent_alpha(0.25 - 1e-6, "selection", K=4)  # threshold 1/4 at every kappa
     assert lo == 0.0 and 0.49 < hi < 0.5
+
+
+# ---------------------------------------------------------------- pooled over policies -------
+
+
+def _policies(rng, M, K, b, mu=2.0):
+    z = rng.standard_normal((M, K))
+    z[:, 0] += mu
+    e = np.exp(b * z - (b * z).max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _mc_selection_policies(rng, alpha, kappa, pi, n, reps_per):
+    """Pooled selection accuracy by simulation: per question frozen verdicts, n samples."""
+    M, K = pi.shape
+    hits = total = 0
+    for _ in range(reps_per):
+        agree = rng.random((M, K)) < alpha
+        yes = agree.copy()
+        yes[:, 1:] = ~agree[:, 1:]
+        cdf = np.cumsum(pi, 1)
+        y = (rng.random((M, n, 1)) > cdf[:, None, :]).sum(-1).clip(0, K - 1)
+        v = np.take_along_axis(yes, y, axis=1)
+        score = kappa * (2.0 * v - 1.0) + rng.standard_normal((M, n))
+        top = np.take_along_axis(y, score.argmax(1)[:, None], axis=1)[:, 0]
+        keep = (y == 0).any(1)
+        hits += int((top[keep] == 0).sum())
+        total += int(keep.sum())
+    return hits, total
+
+
+@given(
+    st.floats(0, 1),
+    st.one_of(st.floats(0.05, 5), st.just(math.inf)),
+    st.integers(2, 6),
+    st.integers(2, 6),
+    st.floats(0.1, 1.5),
+)
+def test_L0sel_policies_monte_carlo(alpha, kappa, n, K, b):
+    rng = np.random.default_rng(21)
+    pi = _policies(rng, 200, K, b)
+    hits, total = _mc_selection_policies(rng, alpha, min(kappa, _BIG), pi, n, 100)
+    q = theory.measures.selection_accuracy_policies(alpha, kappa, pi, n)
+    _check_mc(np.r_[np.ones(hits), np.zeros(total - hits)], q)
+
+
+@given(st.floats(0, 1), st.one_of(st.floats(0, 6), st.just(math.inf)), st.floats(0.05, 0.95))
+def test_L0sel_policies_uniform_spread_is_the_K_model(alpha, kappa, p):
+    """Identical questions with incorrect mass spread evenly: the K-given n-sample model."""
+    K, n = 4, 5
+    pi = np.array([[p] + [(1 - p) / (K - 1)] * (K - 1)] * 3)
+    got = theory.measures.selection_accuracy_policies(alpha, kappa, pi, n)
+    assert got == pytest.approx(selection_accuracy(alpha, kappa, n=n, K=K, p_correct=p), abs=1e-10)
+
+
+@given(st.floats(0.02, 0.98), st.floats(0.3, 6))
+def test_L0sel_policies_inverse(alpha, kappa):
+    pi = _policies(np.random.default_rng(3), 300, 4, 0.45)
+    v = theory.measures.selection_accuracy_policies(alpha, kappa, pi, 4)
+    back = theory.measures.equivalent_alpha_policies(v, kappa, pi, 4)
+    assert back == pytest.approx(alpha, abs=1e-6)
+    with pytest.raises(ValueError, match="outside"):
+        theory.measures.equivalent_alpha_policies(0.001, kappa, pi, 4)
