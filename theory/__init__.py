@@ -1,20 +1,37 @@
 """Closed forms and derivations of THEORY.md's claims L0, T1-T6 (sympy, lambdified to numpy/JAX).
 
-One idea per module: ``pairs`` (L0), ``drift`` (T1, M), ``progress`` (T2, T2b), ``mismatch``
-(T3), ``silent`` (T4), ``inversion`` (T5), ``budget`` (T6), ``predict`` (the verdict used by the
-CLI, the audit and the empirical comparison). Nothing here imports jax or sympy at import time.
+One module per claim, named by it: ``l0_pairs`` (L0), ``t1_drift`` (T1, M), ``t2_progress``
+(T2), ``t2b_variance`` (T2b), ``t3_mismatch`` (T3), ``t4_silent`` (T4), ``t5_inversion`` (T5),
+``t6_budget`` (T6); ``gates`` (the one list of gates, progress signals and their defaults),
+``student`` (StudentSpec, the named students, the theta0 sampler), ``predict`` (the one verdict
+used by the CLI, the audit and the empirical comparison), ``util`` (argument checks). Imports
+nothing of ours outside theory, and neither jax nor sympy at import time. Import names from here:
+``from theory import X``.
 """
 
-from theory.budget import (
-    alpha_of_compute,
-    compute_cap,
-    gain_rate,
-    gain_rate_expr,
-    kappa_of_compute,
-    marginal_gain,
-    student_mixed_mass,
+from theory.gates import GATE_DEFAULTS, GATES, PROGRESS, check_gate, check_progress
+from theory.l0_pairs import (
+    a_pair_expr,
+    best_worst_class_probs,
+    best_worst_marginals,
+    expected_prompt_pair_probs,
+    jax_pair_accuracy,
+    pair_accuracy,
+    pair_accuracy_noiseless,
+    pair_outcome_probs,
+    prompt_pair_probs,
+    void_probability,
 )
-from theory.drift import (
+from theory.predict import predict, side_of_threshold
+from theory.student import (
+    STUDENTS,
+    StudentSpec,
+    check_student,
+    get_student,
+    theta0_policies,
+    theta0_sample,
+)
+from theory.t1_drift import (
     dpo_fixed_point,
     drift_expr,
     drift_rate,
@@ -32,8 +49,27 @@ from theory.drift import (
     pair_drift_factor,
     sigmoid_factor_expr,
 )
-from theory.inversion import damage_expr, damage_rate, inversion_kappa, inverts
-from theory.mismatch import (
+from theory.t2_progress import (
+    READINGS,
+    expected_progress,
+    gate_amplification,
+    gated_pair_accuracy,
+    gated_pair_accuracy_expr,
+    loss_progress_factor,
+    margin_amplification_expr,
+    pair_direction_moments,
+    reward_progress_tabular,
+    self_cross_ratio,
+    self_cross_ratio_model,
+)
+from theory.t2b_variance import (
+    effective_replay_size,
+    progress_snr_model,
+    proportional_gate_stability,
+    random_walk_sd,
+    shared_update_variance,
+)
+from theory.t3_mismatch import (
     consensus_gate_drift,
     gate_discovery,
     horizon_time_expr,
@@ -43,53 +79,42 @@ from theory.mismatch import (
     mismatch_signs,
     saturation_time,
 )
-from theory.pairs import (
-    a_pair_expr,
-    best_worst_class_probs,
-    best_worst_marginals,
-    expected_prompt_pair_probs,
-    jax_pair_accuracy,
-    pair_accuracy,
-    pair_accuracy_noiseless,
-    pair_outcome_probs,
-    prompt_pair_probs,
-    void_probability,
-)
-from theory.predict import predict, side_of_threshold
-from theory.progress import (
-    GATES,
-    PROGRESS,
-    effective_replay_size,
-    expected_progress,
-    gate_amplification,
-    gated_pair_accuracy,
-    gated_pair_accuracy_expr,
-    loss_progress_factor,
-    margin_amplification_expr,
-    pair_direction_moments,
-    progress_snr_model,
-    proportional_gate_stability,
-    random_walk_sd,
-    reward_progress_tabular,
-    self_cross_ratio,
-    self_cross_ratio_model,
-    shared_update_variance,
-)
-from theory.silent import (
+from theory.t4_silent import (
     dpo_grad_sq_norm,
     fresh_loss_change,
     fresh_loss_rate_expr,
     fresh_loss_rate_tabular,
     trained_loss_change,
 )
+from theory.t5_inversion import damage_expr, damage_rate, inversion_kappa, inverts
+from theory.t6_budget import (
+    alpha_of_compute,
+    compute_cap,
+    gain_rate,
+    gain_rate_expr,
+    kappa_of_compute,
+    marginal_gain,
+    student_mixed_mass,
+)
+from theory.util import UsageError, check_int, check_range
 
 __all__ = [
     "GATES",
+    "GATE_DEFAULTS",
     "PROGRESS",
+    "READINGS",
+    "STUDENTS",
+    "StudentSpec",
+    "UsageError",
     "a_pair_expr",
     "alpha_of_compute",
     "best_worst_class_probs",
     "best_worst_marginals",
+    "check_gate",
+    "check_int",
+    "check_progress",
+    "check_range",
+    "check_student",
     "compute_cap",
     "consensus_gate_drift",
     "damage_expr",
@@ -111,8 +136,10 @@ __all__ = [
     "gain_rate",
     "gain_rate_expr",
     "gate_amplification",
+    "gate_discovery",
     "gated_pair_accuracy",
     "gated_pair_accuracy_expr",
+    "get_student",
     "heldout_accuracy0",
     "heldout_gradient_b",
     "heterogeneous_heldout_drift",
@@ -125,7 +152,6 @@ __all__ = [
     "margin_after",
     "margin_amplification_expr",
     "marginal_gain",
-    "gate_discovery",
     "mismatch_condition",
     "mismatch_horizon",
     "mismatch_signs",
@@ -133,11 +159,10 @@ __all__ = [
     "mixed_mass_shared",
     "mixed_mass_tabular",
     "mixed_mass_tabular_expr",
-    "pair_drift_factor",
-    "sigmoid_factor_expr",
     "pair_accuracy",
     "pair_accuracy_noiseless",
     "pair_direction_moments",
+    "pair_drift_factor",
     "pair_outcome_probs",
     "predict",
     "progress_snr_model",
@@ -150,7 +175,10 @@ __all__ = [
     "self_cross_ratio_model",
     "shared_update_variance",
     "side_of_threshold",
+    "sigmoid_factor_expr",
     "student_mixed_mass",
+    "theta0_policies",
+    "theta0_sample",
     "trained_loss_change",
     "void_probability",
 ]

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
+from typing import Any
+
+from theory.predict import predict
 
 __all__ = ["register"]
 
@@ -34,12 +39,9 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from theory.predict import predict
-    from theory.util import to_json
-
     out = predict(args.alpha, args.kappa, n=args.n, gate=args.gate, p_correct=args.p_correct)
     if args.json:
-        sys.stdout.write(to_json(out) + "\n")
+        sys.stdout.write(json.dumps(_strict(out), indent=2, allow_nan=False) + "\n")
         return 0
     amp = out["gate_amplification"]
     rows = [
@@ -67,3 +69,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _fmt_amp(amp: float | None) -> str:
     return "n/a (no closed form)" if amp is None else f"{amp:.4f}"
+
+
+def _strict(obj: Any) -> Any:
+    """``obj`` with non-finite floats as None (strict JSON has no NaN or Infinity)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

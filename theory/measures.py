@@ -5,14 +5,14 @@ may have computed one of three numbers from a verifier's scores on rubric-labell
 
 * ``verdict``: alpha itself, the verifier's yes/no verdict agrees with the rubric. Chance 1/2.
 * ``pair`` (L0): a pair with one correct and one incorrect answer is ordered right,
-  :func:`theory.pairs.pair_accuracy` (n = 2: ``1/2 + (alpha - 1/2) erf(kappa)``; n > 2 its
+  :func:`theory.l0_pairs.pair_accuracy` (n = 2: ``1/2 + (alpha - 1/2) erf(kappa)``; n > 2 its
   mean-field best-vs-worst version). Its value at alpha = 1/2 is 1/2 for n = 2.
 * ``selection``: the verifier's top-scored answer is rubric-correct. Two variants:
 
   - *n samples* (``n`` given): n i.i.d. samples of a student with P(correct sample) =
     ``p_correct``; accuracy among questions with at least one correct sample. The correct
     candidate's frozen verdict is shared by all its samples; incorrect samples are either all
-    distinct candidates (``K=None``: free-form answers, the mean-field of theory.pairs) or
+    distinct candidates (``K=None``: free-form answers, the mean-field of theory.l0_pairs) or
     spread uniformly over the ``K - 1`` incorrect options (``K`` given: multiple choice), whose
     frozen verdicts are shared by the samples that hit them.
   - *K options* (``n=None``): each of K options (exactly one correct) scored once.
@@ -68,7 +68,7 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import binom
 
-from theory.pairs import pair_accuracy
+from theory.l0_pairs import pair_accuracy
 from theory.util import check_int, check_range
 
 __all__ = [
@@ -92,7 +92,7 @@ _WINDOW = 10.0  # +-10 sd: phi beyond is < 1e-22, times n <= 1e9 still negligibl
 _PANEL = 0.25  # panel width; F^(n-1) has a transition of width ~ 1/sqrt(2 log n) >= 0.15
 _GL = 8
 _K_MAX = 256  # finite-K n-sample selection sums over K terms; beyond, K=None (mean-field)
-_PAIR_KAPPA_SAT = 8.0  # theory.pairs' n > 2 quadrature grows with kappa; saturated by 8
+_PAIR_KAPPA_SAT = 8.0  # theory.l0_pairs' n > 2 quadrature grows with kappa; saturated by 8
 _KAPPA_GRID = np.geomspace(1e-3, 1e3, 49)
 _BISECT = 60
 _AT_TOL = 1e-9
@@ -348,9 +348,9 @@ def equivalent_alpha_policies(value: float, kappa: float, policies: Any, n: int)
 
 
 def pair_measure(alpha: Any, kappa: Any, *, n: int = 2, p_correct: float | None = None) -> Any:
-    """L0: pair accuracy via :func:`theory.pairs.pair_accuracy` (kappa = inf allowed).
+    """L0: pair accuracy via :func:`theory.l0_pairs.pair_accuracy` (kappa = inf allowed).
 
-    For n > 2 the mean-field quadrature of theory.pairs grows with kappa, so kappa is clamped at
+    For n > 2 the mean-field quadrature of theory.l0_pairs grows with kappa, so kappa is clamped at
     8, where the order-statistics overlap of the two score levels is below 1e-28.
     """
     st = _setting("pair", n, None, p_correct)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from theory.drift import drift_rate
-from theory.inversion import damage_rate
-from theory.pairs import pair_accuracy, pair_outcome_probs
-from theory.progress import check_gate, gate_amplification
+from theory.gates import check_gate
+from theory.l0_pairs import pair_accuracy, pair_outcome_probs
+from theory.t1_drift import drift_rate
+from theory.t2_progress import gate_amplification
+from theory.t5_inversion import damage_rate
 from theory.util import check_int, check_range
 
 __all__ = ["predict", "side_of_threshold"]

@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from theory.pairs import _two_level_J, pair_accuracy
+from theory.l0_pairs import _two_level_J, a_pair_expr, pair_accuracy
+from theory.student import check_student, theta0_sample
+from theory.t2_progress import gate_amplification
 from theory.util import check_int, check_range
 
 __all__ = [
@@ -49,7 +51,6 @@ __all__ = [
     "sigmoid_factor_expr",
 ]
 
-STUDENT_KEYS = ("d_s", "K", "mu", "s", "b")
 _ZMAX, _DU, _UPAD = 12.0, 0.1, 45.0  # quadrature of heldout_accuracy0 (see there)
 
 
@@ -59,8 +60,6 @@ _ZMAX, _DU, _UPAD = 12.0, 0.1, 45.0  # quadrature of heldout_accuracy0 (see ther
 def drift_expr():
     """T1: sympy ``E[dA] = (eta beta / 2)(2 a_pair - 1) M`` with a_pair from L0 (n = 2)."""
     import sympy as sp
-
-    from theory.pairs import a_pair_expr
 
     eta, beta, M = sp.symbols("eta beta M", positive=True)
     return eta * beta / 2 * (2 * a_pair_expr() - 1) * M
@@ -151,12 +150,10 @@ def drift_rate(
 ) -> Any:
     """T1: first-order ``E[dA] = (eta beta / 2)(2 a_pair - 1) M`` times the gate's amplification.
 
-    ``gate`` amplification is :func:`theory.progress.gate_amplification` for the model's loss
-    progress (newest, independent pair = THEORY.md's T2 reading; 1 for uniform). For n > 2,
-    a_pair is the mean-field L0 value.
+    ``gate`` amplification is :func:`theory.t2_progress.gate_amplification` for the model's
+    loss progress (newest, independent pair = THEORY.md's T2 reading; 1 for uniform). For
+    n > 2, a_pair is the mean-field L0 value.
     """
-    from theory.progress import gate_amplification
-
     check_range("eta", eta, 0.0)
     check_range("beta", beta, 0.0, lo_open=True)
     check_range("M", M, 0.0)
@@ -182,35 +179,6 @@ def drift_rate_at_margin(
 
 
 # ---------------------------------------------------------------- shared block (model.md) ---
-
-
-def _check_student(student: Mapping, need_n: bool = False) -> dict:
-    if not isinstance(student, Mapping):
-        raise ValueError("student must be a mapping with keys d_s, K, mu, s, b")
-    missing = [k for k in STUDENT_KEYS + (("N",) if need_n else ()) if k not in student]
-    if missing:
-        raise ValueError(f"student is missing keys {missing} (need d_s, K, mu, s, b)")
-    out = dict(student)
-    out["d_s"] = check_int("student['d_s']", student["d_s"], 1)
-    out["K"] = check_int("student['K']", student["K"], 2)
-    check_range("student['mu']", student["mu"], -1e6, 1e6)
-    check_range("student['s']", student["s"], 0.0)
-    check_range("student['b']", student["b"], -1e6, 1e6)
-    if need_n:
-        out["N"] = check_int("student['N']", student["N"], 1)
-    return out
-
-
-def _first_coordinates(K: int, mu: float, b: float, n_samples: int, rng) -> tuple:
-    """z (S, K) first shared coordinates of the noise, phi0 (S, K) = mu 1[y=0] + z, pi at theta0."""
-    z = rng.standard_normal((n_samples, K))
-    phi0 = z.copy()
-    phi0[:, 0] += mu
-    logits = b * phi0
-    logits -= logits.max(1, keepdims=True)
-    pi = np.exp(logits)
-    pi /= pi.sum(1, keepdims=True)
-    return z, phi0, pi
 
 
 def _mean_se(x: np.ndarray) -> tuple[float, float]:
@@ -323,7 +291,7 @@ def mixed_mass_shared(
     if target not in ("self", "heldout"):
         raise ValueError(f"target must be 'self' or 'heldout', got {target!r}")
     rng = np.random.default_rng(seed)
-    z, phi0, pi = _first_coordinates(K, mu, b, n_samples, rng)
+    z, phi0, pi = theta0_sample(K, mu, b, n_samples, rng)
     p0 = pi[:, :1]
     c0 = mu * (1 - pi[:, 0]) + z[:, 0] - (pi * z).sum(1)
     diff = phi0[:, :1] - phi0[:, 1:]  # mu + z_0 - z_j
@@ -363,7 +331,7 @@ def first_round_drift_estimate(
     (``train`` only when ``student`` has ``N``), ``D`` = E[phi_w - phi_l] along u (without the
     factor beta/2) and ``g_heldout`` = g_h, with their standard errors.
     """
-    st = _check_student(student)
+    st = check_student(student)
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
     n = check_int("n", n, 2)
@@ -371,7 +339,7 @@ def first_round_drift_estimate(
     check_range("beta", beta, 0.0, lo_open=True)
     K, mu, b, s, d_s = st["K"], float(st["mu"]), float(st["b"]), float(st["s"]), st["d_s"]
     rng = np.random.default_rng(seed)
-    z, phi0, pi = _first_coordinates(K, mu, b, n_samples, rng)
+    z, phi0, pi = theta0_sample(K, mu, b, n_samples, rng)
     c0 = mu * (1 - pi[:, 0]) + z[:, 0] - (pi * z).sum(1)  # first coord of phi_0 - sum pi phi
     if n == 2:
         two_a = 2.0 * pair_accuracy(alpha, kappa) - 1.0
@@ -408,8 +376,8 @@ def first_round_drift_estimate(
         "g_heldout": gh,
         "g_heldout_se": seg,
     }
-    if "N" in student:
-        N = check_int("student['N']", student["N"], 1)
+    if "N" in st:
+        N = check_int("student['N']", st["N"], 1)
         ms, ses = _mean_se(selfv)
         out["train"] = scale * ((1 - 1 / N) * mD * gh + ms / N)
         out["train_se"] = scale * math.hypot((1 - 1 / N) * out["heldout_se"] / scale, ses / N)
@@ -432,7 +400,7 @@ def first_round_heldout_drift(
     Broadcasts over alpha, kappa (common random numbers across the grid). The Monte Carlo
     error is :func:`first_round_drift_estimate`'s ``heldout_se``.
     """
-    _check_student(student)
+    check_student(student)
     return _broadcast_drift("heldout", alpha, kappa, student, n, eta, beta, n_samples, seed)
 
 
@@ -448,7 +416,7 @@ def first_round_train_drift(
     seed: int = 0,
 ) -> Any:
     """T1: expected first-order change of train accuracy after round 1; ``student`` needs N."""
-    _check_student(student, need_n=True)
+    check_student(student, need_n=True)
     return _broadcast_drift("train", alpha, kappa, student, n, eta, beta, n_samples, seed)
 
 
@@ -492,7 +460,7 @@ def _broadcast_drift(key, alpha, kappa, student, n, eta, beta, n_samples, seed):
     if key == "heldout" and n == 2:  # deterministic closed form: eta beta (2a - 1) g_h^2
         check_range("eta", eta, 0.0)
         check_range("beta", beta, 0.0, lo_open=True)
-        st = _check_student(student)
+        st = check_student(student)
         M = mixed_mass_heldout(st["K"], float(st["mu"]), float(st["b"]))
         out = eta * beta / 2 * (2 * np.asarray(pair_accuracy(a, k)) - 1) * M
         return float(out) if out.ndim == 0 else out

@@ -11,7 +11,7 @@ from scipy import integrate
 from scipy.special import ndtr
 
 import theory
-from theory.pairs import a_pair_expr
+from theory import a_pair_expr
 
 
 def _mc_pairs_mean_field(rng, alpha, kappa, n, p, reps):

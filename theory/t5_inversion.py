@@ -21,7 +21,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import erf, erfinv
 
-from theory.progress import gate_amplification
+from theory.l0_pairs import a_pair_expr
+from theory.t2_progress import gate_amplification
 from theory.util import check_range
 
 __all__ = ["damage_expr", "damage_rate", "inversion_kappa", "inverts"]
@@ -30,8 +31,6 @@ __all__ = ["damage_expr", "damage_rate", "inversion_kappa", "inverts"]
 def damage_expr():
     """T5: sympy ``(derived, closed)``: derived = -(2 a_pair - 1), closed = (1-2a)(2Phi-1)."""
     import sympy as sp
-
-    from theory.pairs import a_pair_expr
 
     expr = a_pair_expr()
     alpha, kappa = sorted(expr.free_symbols, key=lambda s: s.name)

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from empirical.audit.report import audit_json, audit_table, format_table
+from empirical.audit.scores import load_scores
+from sim.files import to_json
+from theory.gates import GATES, check_gate
+from theory.util import UsageError, check_int, check_range
+
 __all__ = ["register"]
 
 
@@ -32,7 +38,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--gate",
         default="rank",
-        help="replay gate: uniform, threshold, rank, proportional, margin (default rank)",
+        help=f"replay gate: {', '.join(GATES)} (default rank)",
     )
     p.add_argument("--level", type=float, default=0.95, help="interval coverage (default 0.95)")
     p.add_argument(
@@ -61,10 +67,6 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from empirical import audit
-    from theory.progress import check_gate
-    from theory.util import UsageError, check_int, check_range, to_json
-
     n = check_int("--n", args.n, 2)
     try:
         check_gate(args.gate)
@@ -79,10 +81,10 @@ def _run(args: argparse.Namespace) -> int:
         check_range("--loc", args.loc)
     if args.plot is not None and not args.plot.lower().endswith((".png", ".pdf")):
         raise UsageError(f"--plot file must end in .png or .pdf, got {args.plot!r}")
-    groups, n_bad = audit.load_scores(args.scores, skip_bad=args.skip_bad)
+    groups, n_bad = load_scores(args.scores, skip_bad=args.skip_bad)
     if n_bad:
         sys.stderr.write(f"selfdpo audit: skipped {n_bad} bad line(s) in {args.scores}\n")
-    rows = audit.audit_table(
+    rows = audit_table(
         groups,
         n=n,
         gate=args.gate,
@@ -105,11 +107,14 @@ def _run(args: argparse.Namespace) -> int:
         "ranked_by": "drift_rate (theory's predicted gain, descending)",
     }
     if args.plot is not None:
-        audit.plot_phase(rows, args.plot, n=n, gate=args.gate)
+        # matplotlib, like jax and torch, is loaded only when asked for (fast --help)
+        from empirical.audit.plot import plot_phase
+
+        plot_phase(rows, args.plot, n=n, gate=args.gate)
     if args.json:
-        sys.stdout.write(to_json(audit.audit_json(rows, settings)) + "\n")
+        sys.stdout.write(to_json(audit_json(rows, settings)) + "\n")
     else:
-        sys.stdout.write(audit.format_table(rows) + "\n")
+        sys.stdout.write(format_table(rows) + "\n")
         if rows:
             sys.stdout.write(
                 f"\nalpha: rubric accuracy; kappa: confidence; intervals {args.level:g} "

@@ -1,8 +1,10 @@
-"""``selfdpo audit`` through the dispatcher: output, bad input, --skip-bad, plot."""
+"""``selfdpo audit`` (audit/commands.py) through the dispatcher: output, bad input, plot."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -254,3 +256,13 @@ def test_load_scores_groups_and_pools_repeats(tmp_path):
     assert a.s1[i] == pytest.approx(3 * s0 + 0.25)
     assert a.s2[i] == pytest.approx(s0**2 + (s0 + 0.5) ** 2 + (s0 - 0.25) ** 2)
     assert groups[("b", "t2")].n_candidates == 8
+
+
+def test_import_is_light():
+    """``selfdpo --help`` loads the audit's command module: no jax, torch or matplotlib."""
+    code = (
+        "import sys, empirical.audit.commands\n"
+        "print(sorted(m for m in ('jax', 'torch', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.special import erf
 
+from theory.t2_progress import expected_progress
 from theory.util import check_int, check_range
 
 __all__ = [
@@ -56,8 +57,6 @@ def dpo_grad_sq_norm(h: Any, dphi_sq: Any, beta: float = 1.0) -> Any:
 
 def fresh_loss_change(mu: Any, w: Any, eta: float) -> float:
     """T4: first-order mean fresh-pair loss change: ``-eta mean_x <mu_x, sum_y w_y mu_y>``."""
-    from theory.progress import expected_progress
-
     return float(-np.mean(expected_progress(mu, w, eta)["total"]))
 
 

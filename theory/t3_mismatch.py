@@ -13,7 +13,7 @@ the shared block is ``(2 p_x - 1) c`` for a common vector c with <c, grad A> > 0
   keeps only prompts agreeing with the current consensus and drifts with the consensus' sign,
   right or wrong ("locks in the consensus").
 
-Counter-example (see theory.progress): THEORY.md's literal definition measures progress on the
+Counter-example (see theory.t2_progress): THEORY.md's literal definition measures progress on the
 trained pair, so its self-term is w E||G||^2, which at theta0 does not depend on p; under it the
 self-dominated gate has no first-order preference in p and no mismatch at theta0
 (``weights="trained"``). The named students at N = 128 are cross-dominated under the model's
