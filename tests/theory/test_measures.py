@@ -6,8 +6,11 @@ enumeration), and at the special cases (alpha = 1/2 or kappa = 0: chance; alpha 
 kappa -> inf: 1).
 """
 
+import argparse
 import itertools
+import json
 import math
+import sys
 import time
 
 import numpy as np
@@ -17,7 +20,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 import theory
-import theory.measures
+from theory import commands
 from theory.measures import (
     equivalent_alpha,
     measure_range,
@@ -389,64 +392,68 @@ def test_T1_value_near_chance_allows_alpha_one():
     assert lo == 0.0 and 0.49 < hi < 0.5
 
 
-# ---------------------------------------------------------------- pooled over policies -------
+# ---------------------------------------------------------------- selfdpo predict ------------
 
 
-def _policies(rng, M, K, b, mu=2.0):
-    z = rng.standard_normal((M, K))
-    z[:, 0] += mu
-    e = np.exp(b * z - (b * z).max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, as the root dispatcher prints
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
 
 
-def _mc_selection_policies(rng, alpha, kappa, pi, n, reps_per):
-    """Pooled selection accuracy by simulation: per question frozen verdicts, n samples."""
-    M, K = pi.shape
-    hits = total = 0
-    for _ in range(reps_per):
-        agree = rng.random((M, K)) < alpha
-        yes = agree.copy()
-        yes[:, 1:] = ~agree[:, 1:]
-        cdf = np.cumsum(pi, 1)
-        y = (rng.random((M, n, 1)) > cdf[:, None, :]).sum(-1).clip(0, K - 1)
-        v = np.take_along_axis(yes, y, axis=1)
-        score = kappa * (2.0 * v - 1.0) + rng.standard_normal((M, n))
-        top = np.take_along_axis(y, score.argmax(1)[:, None], axis=1)[:, 0]
-        keep = (y == 0).any(1)
-        hits += int((top[keep] == 0).sum())
-        total += int(keep.sum())
-    return hits, total
+def _main(argv: list[str]) -> int:
+    """What the root dispatcher does with theory's commands: run, or one line and exit 2."""
+    parser = _Parser(prog="selfdpo")
+    commands.register(parser.add_subparsers(dest="command", parser_class=_Parser))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as exc:
+        sys.stderr.write(f"selfdpo {args.command}: error: {' '.join(str(exc).split())}\n")
+        return 2
 
 
-@given(
-    st.floats(0, 1),
-    st.one_of(st.floats(0.05, 5), st.just(math.inf)),
-    st.integers(2, 6),
-    st.integers(2, 6),
-    st.floats(0.1, 1.5),
+_ISSUE = ["--rubric-accuracy", "0.15", "--measure", "selection", "--K", "4", "--n", "4"]
+
+
+def test_T1_cli_rubric_accuracy_issue_example(capsys):
+    assert _main(["predict", *_ISSUE, "--p-correct", "0.3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["side"] == "below"
+    lo, hi = out["threshold"]
+    assert 0.15 < lo <= hi < 0.5  # the threshold in the selection measure, below 1/2
+    a_lo, a_hi = out["equivalent_alpha"]
+    assert a_lo == 0.0 and a_hi < 0.5
+    # the equivalent alpha's upper end is a verifier that really has selection accuracy 0.15
+    assert selection_accuracy(a_hi, math.inf, n=4, K=4, p_correct=0.3) == pytest.approx(
+        0.15, abs=1e-4
+    )
+
+
+def test_T1_cli_rubric_accuracy_with_kappa_table(capsys):
+    assert _main(["predict", *_ISSUE, "--p-correct", "0.3", "--kappa", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "below threshold" in text and "threshold (T1 in this measure)" in text
+
+
+@pytest.mark.parametrize(
+    "argv, word",
+    [
+        ([*_ISSUE, "--p-correct", "0.3", "--rubric-accuracy", "0.005"], "outside"),
+        (_ISSUE, "p_correct"),
+        (["--rubric-accuracy", "0.15", "--measure", "rubric"], "measure"),
+        (["--rubric-accuracy", "0.15"], "--measure"),
+        (["--rubric-accuracy", "0.4", "--measure", "verdict", "--alpha", "0.3"], "not both"),
+        (["--rubric-accuracy", "0.4", "--measure", "pair", "--K", "4"], "K"),
+        (["--alpha", "0.3"], "--kappa"),
+        (["--alpha", "0.3", "--kappa", "1", "--K", "4"], "--K"),
+        (["--rubric-accuracy", "0.7", "--measure", "selection", "--K", "4", "--kappa", "0"], "0"),
+    ],
 )
-def test_L0sel_policies_monte_carlo(alpha, kappa, n, K, b):
-    rng = np.random.default_rng(21)
-    pi = _policies(rng, 200, K, b)
-    hits, total = _mc_selection_policies(rng, alpha, min(kappa, _BIG), pi, n, 100)
-    q = theory.measures.selection_accuracy_policies(alpha, kappa, pi, n)
-    _check_mc(np.r_[np.ones(hits), np.zeros(total - hits)], q)
-
-
-@given(st.floats(0, 1), st.one_of(st.floats(0, 6), st.just(math.inf)), st.floats(0.05, 0.95))
-def test_L0sel_policies_uniform_spread_is_the_K_model(alpha, kappa, p):
-    """Identical questions with incorrect mass spread evenly: the K-given n-sample model."""
-    K, n = 4, 5
-    pi = np.array([[p] + [(1 - p) / (K - 1)] * (K - 1)] * 3)
-    got = theory.measures.selection_accuracy_policies(alpha, kappa, pi, n)
-    assert got == pytest.approx(selection_accuracy(alpha, kappa, n=n, K=K, p_correct=p), abs=1e-10)
-
-
-@given(st.floats(0.02, 0.98), st.floats(0.3, 6))
-def test_L0sel_policies_inverse(alpha, kappa):
-    pi = _policies(np.random.default_rng(3), 300, 4, 0.45)
-    v = theory.measures.selection_accuracy_policies(alpha, kappa, pi, 4)
-    back = theory.measures.equivalent_alpha_policies(v, kappa, pi, 4)
-    assert back == pytest.approx(alpha, abs=1e-6)
-    with pytest.raises(ValueError, match="outside"):
-        theory.measures.equivalent_alpha_policies(0.001, kappa, pi, 4)
+def test_cli_rubric_accuracy_bad_input_one_line(capsys, argv, word):
+    assert _main(["predict", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and word in err and "Traceback" not in err
