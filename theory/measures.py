@@ -37,6 +37,10 @@ threshold in a measure is its value at alpha = 1/2 (:func:`measure_threshold`):
   *rise* (K = 3: 0.395 -> 0.402; K = 4: falls to 0.386). A study's "rubric accuracy of 8-23%"
   in this measure is sub-threshold for such students whatever the verifier's confidence.
 
+The threshold is first order (T1 at theta0); over a long run fitting the frozen verdicts moves
+the crossing a little above alpha = 1/2 (paper/theory.md), and a value that close to a threshold
+should be read as undetermined.
+
 Inverse maps (:func:`equivalent_alpha`): for a given kappa the alpha whose measure equals the
 value (bisection; the measure is increasing in alpha); for ``kappa=None`` the closed hull of
 the alphas allowed over all kappa >= 0 (a fixed geometric kappa grid of 49 points, kappa = inf,
