@@ -47,7 +47,7 @@ def bench(
     alphas, kappas = _grid(configs)
     base = make_config(0.5, 1.0, gate=gate, rounds=rounds, N=prompts)
     t0 = time.perf_counter()
-    traj = grid_runs(base, alphas, kappas, seeds)
+    traj = grid_runs(base, {"alpha": alphas, "kappa": kappas}, seeds)
     jax_s = time.perf_counter() - t0
     assert np.all(np.isfinite(traj.heldout_acc))
 
@@ -92,7 +92,7 @@ def bench(
         k = np.linspace(0.0, 3.0, 64)
         aa, kk = np.meshgrid(a, k, indexing="ij")
         t0 = time.perf_counter()
-        grid_runs(pd_base, aa.ravel(), kk.ravel(), 8)
+        grid_runs(pd_base, {"alpha": aa.ravel(), "kappa": kk.ravel()}, 8)
         pd_s = time.perf_counter() - t0
         out["phase_diagram_seconds"] = pd_s
         out["phase_diagram_prompts"] = pd_base.N

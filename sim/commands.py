@@ -1,28 +1,29 @@
-"""``selfdpo simulate``, ``selfdpo sweep`` and ``selfdpo bench`` (no jax import at module level)."""
+"""``selfdpo simulate``, ``sweep``, ``merge`` and ``bench`` (no jax import at module level)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 import sys
 from typing import Any
 
 import numpy as np
 
+from sim.files import check_output_file
+from theory.gates import GATES, PROGRESS
+from theory.student import STUDENTS
 from theory.util import UsageError
-
-GATES = ("uniform", "threshold", "rank", "proportional", "margin")
-STUDENT_NAMES = ("default", "second")
 
 
 def _add_common(p: argparse.ArgumentParser, seeds: int) -> None:
     p.add_argument("--gate", default="rank", help=f"replay gate: {', '.join(GATES)}")
-    p.add_argument("--progress", default="loss", help="progress signal: loss or reward")
+    p.add_argument("--progress", default="loss", help=f"progress signal: {', '.join(PROGRESS)}")
     p.add_argument("--rounds", type=int, default=200, help="training rounds R (default 200)")
     p.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds (default {seeds})")
     p.add_argument("--seed0", type=int, default=0, help="first seed (seeds are seed0, seed0+1..)")
-    p.add_argument("--student", default="default", help="student: default or second")
+    p.add_argument("--student", default="default", help=f"student: {', '.join(STUDENTS)}")
     p.add_argument("--n", type=int, default=2, help="samples per prompt per round (>= 2)")
 
 
@@ -40,8 +41,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--kappas", required=True, help="grid k0:k1:num (inclusive) or a,b,c")
     _add_common(p, seeds=8)
     p.add_argument("--out", required=True, help="results file (.nc), written atomically")
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/K",
+        help="run only part I of K (0 <= I < K) of the flattened grid; join with selfdpo merge",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=sweep_command)
+
+    p = subparsers.add_parser("merge", help="assemble the parts of a sharded sweep into one file")
+    p.add_argument("parts", nargs="+", help="part files written by selfdpo sweep --shard I/K")
+    p.add_argument("--out", required=True, help="the merged sweep file (.nc)")
+    p.set_defaults(func=merge_command)
 
     p = subparsers.add_parser("bench", help="time the JAX simulator against the numpy reference")
     p.add_argument("--configs", type=int, default=256, help="(alpha, kappa) configurations")
@@ -67,10 +79,12 @@ def register(subparsers: Any) -> None:
 def _check_common(args: argparse.Namespace) -> None:
     if args.gate not in GATES:
         raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
-    if args.progress not in ("loss", "reward"):
-        raise UsageError(f"--progress must be loss or reward, got {args.progress!r}")
-    if args.student not in STUDENT_NAMES:
-        raise UsageError(f"--student must be default or second, got {args.student!r}")
+    if args.progress not in PROGRESS:
+        msg = f"--progress must be one of {', '.join(PROGRESS)}, got {args.progress!r}"
+        raise UsageError(msg)
+    if args.student not in STUDENTS:
+        msg = f"--student must be one of {', '.join(STUDENTS)}, got {args.student!r}"
+        raise UsageError(msg)
     if args.n < 2:
         raise UsageError(f"--n must be an integer >= 2, got {args.n}")
     if args.rounds < 1:
@@ -177,6 +191,27 @@ def parse_grid(name: str, text: str) -> np.ndarray:
         raise UsageError(msg) from None
 
 
+def _out_path(path: str, what: str) -> Any:
+    try:
+        return check_output_file(path, what)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'I/K' -> (I, K) with 0 <= I < K; None -> None; UsageError otherwise."""
+    if text is None:
+        return None
+    try:
+        i_s, k_s = text.split("/")
+        i, k = int(i_s), int(k_s)
+        if k < 1 or not 0 <= i < k:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--shard must be I/K with 0 <= I < K, got {text!r}") from None
+    return i, k
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     _check_common(args)
     alphas = parse_grid("--alphas", args.alphas)
@@ -185,16 +220,25 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise UsageError("--alphas must lie in [0, 1]")
     if np.any(kappas < 0):
         raise UsageError("--kappas must be >= 0")
+    shard = parse_shard(args.shard)
+    if shard is not None and shard[1] > alphas.size * kappas.size:
+        raise UsageError(
+            f"--shard {args.shard}: more parts than the {alphas.size * kappas.size} grid points"
+        )
+    out = _out_path(args.out, "--out")
     from tqdm import tqdm
 
+    from sim.config import defaults
+    from sim.grid import part_indices
     from sim.io import save_sweep
 
     seeds = np.arange(args.seed0, args.seed0 + args.seeds)
-    total = alphas.size * kappas.size
+    N = defaults(args.student)["N"]
+    total = part_indices(alphas.size * kappas.size, seeds.size, N, shard).size
     disable = args.quiet or not sys.stderr.isatty()
     with tqdm(total=total, unit="config", desc="sweep", disable=disable, file=sys.stderr) as bar:
         path = save_sweep(
-            args.out,
+            out,
             alphas,
             kappas,
             seeds=seeds,
@@ -203,12 +247,29 @@ def sweep_command(args: argparse.Namespace) -> int:
             rounds=args.rounds,
             progress=args.progress,
             progress_bar=bar.update,
+            shard=shard,
             n=args.n,
         )
+    part = "" if shard is None else f", part {shard[0]}/{shard[1]}: {total} points"
     print(
         f"wrote {path} ({alphas.size} alphas x {kappas.size} kappas x {seeds.size} seeds "
-        f"[{seeds[0]}..{seeds[-1]}], {args.rounds} rounds, gate={args.gate})"
+        f"[{seeds[0]}..{seeds[-1]}], {args.rounds} rounds, gate={args.gate}{part})"
     )
+    return 0
+
+
+def merge_command(args: argparse.Namespace) -> int:
+    out = _out_path(args.out, "--out")
+    for p in args.parts:
+        if not os.path.isfile(p):
+            raise UsageError(f"no part file at {p}")
+    from sim.io import merge_parts
+
+    try:
+        path = merge_parts(args.parts, out)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {path} (merged {len(args.parts)} parts)")
     return 0
 
 

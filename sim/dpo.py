@@ -6,7 +6,8 @@ the reference logit gap (partition functions cancel), so h = beta (theta - theta
 onehot(y_l) (0 for void pairs). l = -log sigmoid(h). The update is optax.sgd(eta) on the
 batch-mean loss sum_x w_x l_x, whose gradient is -sum_x w_x G_x with the ascent direction
 G_x = beta sigmoid(-h) (phi_w - phi_l). Everything is one-hot arithmetic and matrix products
-(no gathers or scatters), which vectorises well over a parameter grid.
+(no gathers or scatters), which vectorises well over a parameter grid. The optimiser is built
+once per run (:func:`optimizer`) and its state carried with the parameters.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ import optax
 from jaxtyping import Array, Float
 
 from sim.student import Features, Params, train_logits
+
+
+def optimizer(eta) -> optax.GradientTransformation:
+    """The student's optimiser: optax.sgd(eta) (eta may be traced)."""
+    return optax.sgd(eta)
 
 
 def margins(
@@ -46,17 +52,18 @@ def batch_loss(
 
 def step(
     params: Params,
+    opt_state: optax.OptState,
+    opt: optax.GradientTransformation,
     feats: Features,
     logits0: Float[Array, "N K"],
     D: Float[Array, "N K"],
     weights: Float[Array, " N"],
     config,
-) -> Params:
-    """One optax.sgd(eta) step on the batch-mean DPO loss: theta + eta sum_x w_x G_x."""
+) -> tuple[Params, optax.OptState]:
+    """One optimiser step on the batch-mean DPO loss (sgd: theta + eta sum_x w_x G_x)."""
     grads = jax.grad(batch_loss)(params, feats, logits0, D, weights, config)
-    opt = optax.sgd(config.eta)
-    updates, _ = opt.update(grads, opt.init(params), params)
-    return optax.apply_updates(params, updates)
+    updates, opt_state = opt.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
 
 
 def ascent_directions(

@@ -1,19 +1,20 @@
-"""Batched runs (``sim.sweep``, ``sim.run_seeds``): vmap over seeds and (alpha, kappa) grids.
+"""The one sweep engine: runs at grid points of any traced parameters x seeds.
 
-Random numbers depend on the seed only (features, frozen-verdict uniforms, sampling uniforms,
-score noise, batch draws), so every grid point of a sweep sees the same random numbers: common
-random numbers, which couple neighbouring grid points and make differences precise. Inside a
-chunk the grid axis is vmapped with the seed's key unbatched, so those random numbers are drawn
-once per seed, not once per grid point. With several devices the grid axis of a chunk is sharded
-across them (jax.sharding).
+``grid_runs(config, points, seeds)`` runs ``config`` with the traced parameters named in
+``points`` replaced at each of G grid points, for every seed; ``sweep`` (the alpha x kappa grid)
+and ``run_seeds`` (one point) are built on it. Random numbers depend on the seed only (features,
+frozen-verdict uniforms, sampling uniforms, score noise, batch draws), so every grid point sees
+the same random numbers: common random numbers, which couple neighbouring grid points and make
+differences precise. Inside a chunk the grid axis is vmapped with the seed's key unbatched, so
+those random numbers are drawn once per seed, not once per grid point. Runs are chunked (memory)
+and each chunk's grid axis is sharded over the local devices (jax.sharding); with one grid point
+the seed axis is sharded instead.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -21,7 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from sim.config import Config, make_config
+from sim.config import Config, check_points, make_config
+from sim.io import shard_indices
 from sim.loop import run
 from sim.trajectory import Trajectory, to_numpy
 
@@ -43,32 +45,17 @@ def seed_keys(seeds: Any) -> tuple[np.ndarray, jax.Array]:
     return arr, keys
 
 
-@partial(jax.jit, static_argnums=())
-def _run_seeds(config: Config, keys: jax.Array) -> Trajectory:
-    return jax.vmap(run, in_axes=(None, 0))(config, keys)
-
-
-def run_single(config: Config, key: jax.Array) -> Trajectory:
-    """``sim.run``: one seed, jitted; numpy Trajectory."""
-    return to_numpy(jax.tree.map(lambda x: x[0], _run_seeds(config, key[None])))
-
-
-def run_seeds(config: Config, seeds: Any) -> Trajectory:
-    """Runs of one config over seeds; fields get a leading seed axis (numpy)."""
-    _, keys = seed_keys(seeds)
-    return to_numpy(_run_seeds(config, keys))
-
-
-def _grid_config(base: Config, alpha: jax.Array, kappa: jax.Array) -> Config:
-    return dataclasses.replace(base, alpha=alpha, kappa=kappa)
-
-
 @jax.jit
-def _grid_chunk(base: Config, alphas: jax.Array, kappas: jax.Array, keys: jax.Array):
-    """(seed, grid) runs: outer vmap over seeds, inner over grid points sharing the seed's key."""
+def _chunk(base: Config, points: dict[str, jax.Array], keys: jax.Array) -> Trajectory:
+    """Runs (seed, grid): outer vmap over seeds, inner over grid points sharing the seed's key.
+
+    With no points the grid axis has length 1 and is not vmapped.
+    """
 
     def per_seed(key):
-        return jax.vmap(lambda a, k: run(_grid_config(base, a, k), key))(alphas, kappas)
+        if not points:
+            return jax.tree.map(lambda x: x[None], run(base, key))
+        return jax.vmap(lambda pt: run(base.replace(**pt), key))(points)
 
     return jax.vmap(per_seed)(keys)
 
@@ -77,47 +64,111 @@ def _mesh() -> Mesh | None:
     devices = jax.devices()
     if len(devices) <= 1:
         return None
-    return Mesh(np.array(devices), ("grid",))
+    return Mesh(np.array(devices), ("runs",))
+
+
+def _pad(x: np.ndarray, size: int) -> np.ndarray:
+    """``x`` padded along axis 0 to ``size`` by repeating its last entry."""
+    extra = size - x.shape[0]
+    return x if extra == 0 else np.concatenate([x, np.repeat(x[-1:], extra, axis=0)])
+
+
+def chunk_plan(
+    G: int, S: int, N: int, n_dev: int, chunk_runs: int, has_points: bool
+) -> tuple[int, int, bool]:
+    """(grid points per chunk, seeds per chunk, whether the grid axis is sharded).
+
+    A chunk holds about ``chunk_runs * min(1, 128 / N)`` runs; the device-sharded axis is
+    padded to a multiple of the device count. With fewer points than devices the seed axis is
+    split and sharded instead.
+    """
+    budget = max(1, int(chunk_runs * min(1.0, 128 / N)))
+    g_chunk = min(G, max(1, budget // S))
+    grid_sharded = has_points and G >= n_dev
+    if grid_sharded:
+        return n_dev * math.ceil(g_chunk / n_dev), S, True
+    s_chunk = min(S, max(1, budget // g_chunk))
+    return g_chunk, n_dev * math.ceil(s_chunk / n_dev), False
+
+
+def part_indices(G: int, S: int, N: int, shard: tuple[int, int] | None) -> np.ndarray:
+    """Flat indices of part ``shard = (i, K)`` of a G-point sweep, whole chunks where possible."""
+    n_dev = len(jax.devices())
+    g_chunk, _, _ = chunk_plan(G, S, N, n_dev, CHUNK_RUNS, True)
+    return shard_indices(G, shard, g_chunk)
 
 
 def grid_runs(
-    base: Config,
-    alphas: np.ndarray,
-    kappas: np.ndarray,
+    config: Config,
+    points: Mapping[str, Any] | None,
     seeds: Any,
     *,
+    progress: Callable[[int], None] | None = None,
     chunk_runs: int = CHUNK_RUNS,
     shard: bool = True,
-    progress: Callable[[int], None] | None = None,
+    plan_points: int | None = None,
 ) -> Trajectory:
-    """Runs at paired grid points (alphas[i], kappas[i]) x seeds -> fields (G, S, ...)."""
-    alphas = np.asarray(alphas, dtype=np.float32).ravel()
-    kappas = np.asarray(kappas, dtype=np.float32).ravel()
+    """Runs of ``config`` at G grid points x seeds -> Trajectory with fields (G, S, ...).
+
+    Args:
+        config: the base configuration (``sim.make_config``); its static fields (shapes, gate,
+            progress signal) hold at every point.
+        points: traced parameter name -> values at the G points, shape (G,), or (G, N) for
+            per-prompt ``alpha`` / ``kappa``; every name gets the same G. Empty or None: one
+            point, ``config`` itself.
+        seeds: an int count (seeds 0..S-1) or an array of int seeds.
+        progress: called with the number of grid points finished after each chunk.
+        chunk_runs: runs per compiled chunk at N = 128 (scaled by 128 / N).
+        shard: shard each chunk over the local devices when there are several.
+        plan_points: size chunks as for a grid of this many points (a part of a larger sweep
+            then compiles the same chunk shape as the whole, so its numbers are bitwise the
+            whole's: XLA may round differently at other batch shapes).
+
+    Raises:
+        ValueError: an unknown or static name, values out of range, or mismatched G.
+    """
+    pts = check_points(config, points or {})
+    G = next(iter(pts.values())).shape[0] if pts else 1
     _, keys = seed_keys(seeds)
-    n_seeds = keys.shape[0]
-    G = alphas.size
+    S = keys.shape[0]
     mesh = _mesh() if shard else None
     n_dev = 1 if mesh is None else mesh.devices.size
-    chunk = max(1, int(chunk_runs * min(1.0, 128 / base.N)) // n_seeds)
-    chunk = min(chunk, G)
-    chunk = n_dev * math.ceil(chunk / n_dev)
+    g_chunk, s_chunk, grid_sharded = chunk_plan(
+        plan_points or G, S, config.N, n_dev, chunk_runs, bool(pts)
+    )
+    keys = np.asarray(keys)
     out: list[Trajectory] = []
-    for start in range(0, G, chunk):
-        a = alphas[start : start + chunk]
-        k = kappas[start : start + chunk]
-        m = a.size
-        pad = chunk - m
-        a = np.concatenate([a, np.repeat(a[-1:], pad)])
-        k = np.concatenate([k, np.repeat(k[-1:], pad)])
-        if mesh is not None:
-            sharding = NamedSharding(mesh, PartitionSpec("grid"))
-            a = jax.device_put(a, sharding)
-            k = jax.device_put(k, sharding)
-        traj = to_numpy(_grid_chunk(base, a, k, keys))
-        out.append(Trajectory(*(np.swapaxes(x, 0, 1)[:m] for x in traj)))
+    for g0 in range(0, G, g_chunk):
+        m = min(g_chunk, G - g0)
+        chunk_pts = {k: _pad(v[g0 : g0 + m], g_chunk) for k, v in pts.items()}
+        rows: list[Trajectory] = []
+        for s0 in range(0, S, s_chunk):
+            ns = min(s_chunk, S - s0)
+            chunk_keys = _pad(keys[s0 : s0 + ns], s_chunk)
+            if mesh is not None:
+                spec = NamedSharding(mesh, PartitionSpec("runs"))
+                if grid_sharded:
+                    chunk_pts = {k: jax.device_put(v, spec) for k, v in chunk_pts.items()}
+                else:
+                    chunk_keys = jax.device_put(chunk_keys, spec)
+            traj = to_numpy(_chunk(config, chunk_pts, chunk_keys))
+            rows.append(Trajectory(*(np.swapaxes(x, 0, 1)[:m, :ns] for x in traj)))
+        out.append(Trajectory(*(np.concatenate(xs, axis=1) for xs in zip(*rows))))
         if progress is not None:
             progress(m)
     return Trajectory(*(np.concatenate(xs, axis=0) for xs in zip(*out)))
+
+
+def run_seeds(config: Config, seeds: Any, **kw: Any) -> Trajectory:
+    """Runs of one config over seeds; fields get a leading seed axis (numpy)."""
+    traj = grid_runs(config, None, seeds, **kw)
+    return Trajectory(*(x[0] for x in traj))
+
+
+def run_single(config: Config, key: jax.Array) -> Trajectory:
+    """``sim.run``: one seed from a PRNG key, jitted; numpy Trajectory."""
+    traj = to_numpy(_chunk(config, {}, jnp.asarray(key)[None]))
+    return Trajectory(*(x[0, 0] for x in traj))
 
 
 def sweep(
@@ -142,19 +193,9 @@ def sweep(
     kappas = np.atleast_1d(np.asarray(kappas, dtype=float))
     if alphas.ndim != 1 or kappas.ndim != 1:
         raise ValueError("alphas and kappas must be 1-d lists of numbers")
-    # validates every grid value and the other arguments
-    make_config(
-        alphas.min(),
-        kappas.min(),
-        gate=gate,
-        progress=progress,
-        student=student,
-        rounds=rounds,
-        **overrides,
-    )
     base = make_config(
-        alphas.max(),
-        kappas.max(),
+        alphas[0],
+        kappas[0],
         gate=gate,
         progress=progress,
         student=student,
@@ -164,8 +205,7 @@ def sweep(
     aa, kk = np.meshgrid(alphas, kappas, indexing="ij")
     traj = grid_runs(
         base,
-        aa.ravel(),
-        kk.ravel(),
+        {"alpha": aa.ravel(), "kappa": kk.ravel()},
         seeds,
         chunk_runs=chunk_runs,
         shard=shard,

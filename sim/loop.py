@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 from jaxtyping import Array, Float, Int
 
 from sim import dpo, student, verifier
@@ -21,7 +22,7 @@ from sim import noise as noise_mod
 from sim import pairs as pairs_mod
 from sim.config import Config
 from sim.noise import RunNoise
-from sim.replay import GateState, make_gate
+from sim.replay import Gate, GateState, make_gate, visit
 from sim.trajectory import Trajectory
 
 
@@ -44,10 +45,23 @@ class RoundNoise(NamedTuple):
     u_batch: Float[Array, " B"]  # batch draws from P
 
 
+class Model(NamedTuple):
+    """The run's transformations, built once from its config: replay gate and optimiser."""
+
+    gate: Gate
+    opt: optax.GradientTransformation
+
+
+def build(config: Config) -> Model:
+    """The gate and the optimiser of ``config`` (hyper-parameters may be traced)."""
+    return Model(make_gate(config.gate, config.params), dpo.optimizer(config.eta))
+
+
 class State(NamedTuple):
     """Carry of the scan."""
 
     params: student.Params  # theta_{t-1}
+    opt_state: optax.OptState  # the optimiser's state
     logits: Float[Array, "N K"]  # train logits at theta_{t-1}
     probs: Float[Array, "N K"]  # pi_{theta_{t-1}}(y | x) on train prompts (softmax of logits)
     prev_logits: Float[Array, "N K"]  # train logits at theta_{t-2} (``loss`` progress)
@@ -109,26 +123,41 @@ def _safe_mean(total, count):
     return jnp.where(count > 0, total / jnp.where(count > 0, count, 1.0), jnp.nan)
 
 
-def init_state(const: RunConstants, config: Config) -> State:
-    """State before round 1: theta0, never visited, S = 0."""
-    gate = make_gate(config.gate)
+def init_state(const: RunConstants, config: Config, model: Model | None = None) -> State:
+    """State before round 1: theta0, fresh optimiser state, never visited, S = 0."""
+    model = build(config) if model is None else model
     probs0 = jax.nn.softmax(const.logits0, axis=-1)
-    return State(const.params0, const.logits0, probs0, const.logits0, gate.init(config.N))
+    opt_state = model.opt.init(const.params0)
+    gate_state = model.gate.init(config.N)
+    return State(const.params0, opt_state, const.logits0, probs0, const.logits0, gate_state)
 
 
 def round_step(
-    state: State, noise: RoundNoise, t: Int[Array, ""], const: RunConstants, config: Config
+    state: State,
+    noise: RoundNoise,
+    t: Int[Array, ""],
+    const: RunConstants,
+    config: Config,
+    model: Model | None = None,
 ) -> tuple[State, dict[str, Float[Array, ""]]]:
     """One round t as a pure function of (state, the round's random numbers)."""
-    new, out, _ = round_step_with_replay(state, noise, t, const, config)
+    new, out, _ = round_step_with_replay(state, noise, t, const, config, model)
     return new, out
 
 
 def round_step_with_replay(
-    state: State, noise: RoundNoise, t: Int[Array, ""], const: RunConstants, config: Config
+    state: State,
+    noise: RoundNoise,
+    t: Int[Array, ""],
+    const: RunConstants,
+    config: Config,
+    model: Model | None = None,
 ) -> tuple[State, dict[str, Float[Array, ""]], Float[Array, " N"]]:
-    """:func:`round_step`, also returning the round's replay distribution P (for diagnostics)."""
-    gate = make_gate(config.gate)
+    """:func:`round_step`, also returning the round's replay distribution P (for diagnostics).
+
+    ``model`` is the run's :func:`build` (built here when not given).
+    """
+    model = build(config) if model is None else model
     pairs = pairs_from_policy(state.probs, const, noise, config)
     D = pairs_mod.difference(pairs, config.K)
     l0 = dpo.loss(dpo.margins(state.logits, const.logits0, D, config.beta))
@@ -139,13 +168,15 @@ def round_step_with_replay(
     else:
         seen = state.gate.last_visit > 0
         progress = jnp.where(seen, pairs.reward - state.gate.last_reward, 0.0)
-    p, gate_state = gate.update(state.gate, progress, pairs.valid, pairs.margin, t, config)
+    p, gate_state = model.gate.update(state.gate, progress, pairs.valid, pairs.margin, t)
     counts = batch_counts(p, noise.u_batch)
     weights = counts / config.B
-    params = dpo.step(state.params, const.feats, const.logits0, D, weights, config)
+    params, opt_state = dpo.step(
+        state.params, state.opt_state, model.opt, const.feats, const.logits0, D, weights, config
+    )
     logits = student.train_logits(params, const.feats, config.mu, config.s)
     probs = jax.nn.softmax(logits, axis=-1)
-    gate_state = gate.visit(gate_state, counts > 0, pairs.reward, t)
+    gate_state = visit(gate_state, counts > 0, pairs.reward, t)
 
     right, wrong = pairs_mod.orientation(pairs)
     valid = pairs.valid.astype(l0.dtype)
@@ -164,7 +195,7 @@ def round_step_with_replay(
         "pair_right": jnp.mean(right.astype(l0.dtype)),
         "pair_wrong": jnp.mean(wrong.astype(l0.dtype)),
     }
-    return State(params, logits, probs, state.logits, gate_state), out, p
+    return State(params, opt_state, logits, probs, state.logits, gate_state), out, p
 
 
 def trajectory(out: dict[str, Array], const: RunConstants, config: Config) -> Trajectory:
@@ -180,10 +211,12 @@ def run(config: Config, key: jax.Array) -> Trajectory:
     """One run of ``config.rounds`` rounds from the seed key; returns the Trajectory."""
     noise = draw_noise(config, key)
     const = init_constants(config, noise)
+    model = build(config)
     ts = jnp.arange(1, config.rounds + 1, dtype=jnp.int32)
 
     def body(state, xs):
-        return round_step(state, xs[0], xs[1], const, config)
+        return round_step(state, xs[0], xs[1], const, config, model)
 
-    _, out = jax.lax.scan(body, init_state(const, config), (round_noises(noise), ts))
+    state0 = init_state(const, config, model)
+    _, out = jax.lax.scan(body, state0, (round_noises(noise), ts))
     return trajectory(out, const, config)

@@ -10,7 +10,6 @@ eta sum_{y != x} w_y <mu_x, mu_y> (only the shared block overlaps across prompts
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import jax
@@ -62,7 +61,7 @@ def progress_moments(
         for T2b ``trace_cov_shared`` tr Sigma_x of the shared block and ``update_var`` (with
         ``update_var_se``), the measured total variance of the shared update eta sum w_x G_x^s.
     """
-    cfg1 = dataclasses.replace(config, rounds=1)
+    cfg1 = config.replace(rounds=1)
     const = loop.init_constants(cfg1, loop.draw_noise(cfg1, key if run_key is None else run_key))
     theta = const.params0 if params is None else params
     w = jnp.full(config.N, 1.0 / config.N) if weights is None else jnp.asarray(weights)

@@ -1,9 +1,9 @@
 """The model of paper/model.md in plain numpy, written for clarity: the oracle and speed baseline.
 
 Same model as the JAX simulator (``sim.run``), not bit-identical (other random streams): the two
-agree in distribution, which tests/sim checks. ``replay_distribution`` is also the gate
-semantics the empirical loop uses, so a gate means the same thing in simulation and on real
-models.
+agree in distribution, which tests/sim checks. ``observe_progress`` and ``replay_distribution``
+are the gate code the empirical loop calls, so a gate means the same thing in simulation and on
+real models; tests/sim/test_replay.py holds the JAX gates (sim.replay) equal to them. No jax.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.trajectory import Trajectory
-
-GATES = ("uniform", "threshold", "rank", "proportional", "margin")
+from theory.gates import GATE_DEFAULTS, check_gate
 
 
 def _uniform(n: int) -> np.ndarray:
@@ -33,9 +32,9 @@ def replay_distribution(
     margins: np.ndarray,
     round_index: int,
     *,
-    tau: float = 0.0,
-    temperature: float = 0.1,
-    staleness_coef: float = 0.1,
+    tau: float = GATE_DEFAULTS["tau"],
+    temperature: float = GATE_DEFAULTS["temperature"],
+    staleness_coef: float = GATE_DEFAULTS["staleness"],
 ) -> np.ndarray:
     """Replay distribution P over the N train prompts for round ``round_index`` (model.md).
 
@@ -52,8 +51,7 @@ def replay_distribution(
     Returns:
         (N,) nonnegative weights summing to 1.
     """
-    if gate not in GATES:
-        raise ValueError(f"gate must be one of {', '.join(GATES)}, got {gate!r}")
+    check_gate(gate)
     scores = np.asarray(scores, dtype=float)
     n = scores.size
     if round_index <= 1 or gate == "uniform":
@@ -73,6 +71,37 @@ def replay_distribution(
     p_rank = h / h.sum()
     p_stale = _normalise_or_uniform(st)
     return (1.0 - staleness_coef) * p_rank + staleness_coef * p_stale
+
+
+def observe_progress(
+    scores: np.ndarray,
+    progress: np.ndarray,
+    valid: np.ndarray,
+    round_index: int,
+    lam: float = GATE_DEFAULTS["lam"],
+) -> np.ndarray:
+    """Smoothed progress S after round ``round_index`` observed ``progress`` (model.md): an EMA.
+
+    S_x <- (1 - lam) S_x + lam P_x(t) where x's pair is valid; void pairs and round 1 (no
+    previous update to measure) leave S_x unchanged.
+
+    Args:
+        scores: (N,) S_x before this round.
+        progress: (N,) this round's measured progress P_x(t) (``loss``: the newest pair's DPO
+            loss at theta_{t-2} minus at theta_{t-1}; ``reward``: the rise of the mean verifier
+            score since x's last visit).
+        valid: (N,) whether x's newest pair is not void.
+        round_index: t, counted from 1.
+        lam: EMA weight in [0, 1].
+
+    Returns:
+        (N,) the new S.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if round_index <= 1:
+        return scores.copy()
+    new = (1.0 - lam) * scores + lam * np.asarray(progress, dtype=float)
+    return np.where(np.asarray(valid, dtype=bool), new, scores)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -165,8 +194,7 @@ def run(config, seed: int) -> Trajectory:
             progress = _softplus(-h_of(prev_s, prev_t)) - l0
         else:
             progress = np.where(last_visit > 0, reward - last_reward, 0.0)
-        if t > 1:
-            S = np.where(valid, (1 - c.lam) * S + c.lam * progress, S)
+        S = observe_progress(S, progress, valid, t, c.lam)
 
         # replay distribution and batch of B prompts drawn i.i.d. from it
         P = replay_distribution(

@@ -1,42 +1,65 @@
 """Replay gates (paper/model.md, "Progress and replay gates"), optax-style.
 
-A gate is a NamedTuple of pure functions: ``init(N) -> state``;
-``update(state, progress, valid, margins, t, config) -> (weights, state)`` folds round t's
-progress P(t) into the smoothed progress S (EMA; void pairs and round 1 leave S unchanged) and
-returns the replay distribution P of round t; ``visit(state, visited, reward, t) -> state``
-records which prompts the round's batch trained on. Round 1 is uniform for every gate.
+A gate is a pair of pure functions built from its hyper-parameters (which may be traced):
+``init(N) -> state`` and ``update(state, progress, valid, margins, t) -> (P, state)``. ``update``
+folds round t's progress P_x(t) into the smoothed progress S, an EMA (void pairs and round 1
+leave S unchanged), and returns the replay distribution P of round t; round 1 is uniform for
+every gate. :func:`visit` then records which prompts the round's batch trained on. The numpy
+twins, which the empirical loop calls, are ``sim.reference.observe_progress`` and
+``sim.reference.replay_distribution``; tests/sim/test_replay.py holds the two equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from sim.config import GATES
+from theory.gates import check_gate
 
 
 class GateState(NamedTuple):
     """Per-prompt replay statistics."""
 
-    score: Float[Array, " N"]  # smoothed progress S_x, starts at 0
+    score: Float[Array, " N"]  # smoothed progress S_x (EMA), starts at 0
     last_visit: Int[Array, " N"]  # last round x was in the batch; 0 = never
     last_reward: Float[Array, " N"]  # mean verifier score at that visit (``reward`` progress)
 
 
-class ReplayGate(NamedTuple):
-    """A replay gate: init / update / observe, all pure."""
+class Gate(NamedTuple):
+    """A replay gate: ``init(N) -> state``, ``update(state, progress, valid, margins, t)``."""
 
     init: Callable[[int], GateState]
     update: Callable[..., tuple[Float[Array, " N"], GateState]]
-    visit: Callable[..., GateState]
 
 
 def init(N: int) -> GateState:
     """S = 0, never visited."""
     return GateState(jnp.zeros(N), jnp.zeros(N, jnp.int32), jnp.zeros(N))
+
+
+def observe(
+    state: GateState,
+    progress: Float[Array, " N"],
+    valid: Bool[Array, " N"],
+    t: Int[Array, ""],
+    lam,
+) -> GateState:
+    """Fold round t's progress into S by EMA (void pairs and round 1 leave S unchanged)."""
+    seen = valid & (t > 1)
+    score = jnp.where(seen, (1.0 - lam) * state.score + lam * progress, state.score)
+    return state._replace(score=score)
+
+
+def visit(
+    state: GateState, visited: Bool[Array, " N"], reward: Float[Array, " N"], t: Int[Array, ""]
+) -> GateState:
+    """Record the prompts trained on in round t and their mean verifier score R_x(t)."""
+    last_visit = jnp.where(visited, t, state.last_visit)
+    last_reward = jnp.where(visited, reward, state.last_reward)
+    return GateState(state.score, last_visit, last_reward)
 
 
 def _normalise_or_uniform(w: Float[Array, " N"]) -> Float[Array, " N"]:
@@ -74,59 +97,58 @@ def rank_weights(score: Float[Array, " N"], temperature) -> Float[Array, " N"]:
     return h / jnp.sum(h)
 
 
-def distribution(
-    gate: str, state: GateState, margins: Float[Array, " N"], t: Int[Array, ""], config
-) -> Float[Array, " N"]:
-    """Replay distribution P of round t (same semantics as sim.reference.replay_distribution)."""
-    S = state.score
-    N = S.shape[0]
-    uniform = jnp.full(N, 1.0 / N)
-    if gate == "uniform":
-        return uniform
-    if gate == "threshold":
-        p = _normalise_or_uniform((S > config.tau).astype(S.dtype))
-    elif gate == "proportional":
-        p = _normalise_or_uniform(jnp.maximum(S, 0.0))
-    elif gate == "margin":
-        p = _normalise_or_uniform(jnp.maximum(margins, 0.0))
-    elif gate == "rank":
-        stale = (t - state.last_visit).astype(S.dtype)
-        p = (1.0 - config.staleness) * rank_weights(S, config.temperature)
-        p = p + config.staleness * _normalise_or_uniform(stale)
-    else:
-        raise ValueError(f"gate must be one of {', '.join(GATES)}, got {gate!r}")
-    return jnp.where(t <= 1, uniform, p)
+Weights = Callable[[GateState, Float[Array, " N"], Int[Array, ""]], Float[Array, " N"]]
 
 
-def observe(
-    state: GateState,
-    progress: Float[Array, " N"],
-    valid: Bool[Array, " N"],
-    t: Int[Array, ""],
-    lam,
-) -> GateState:
-    """Fold round t's progress P_x(t) into S by EMA (void pairs and round 1 leave S unchanged)."""
-    seen = valid & (t > 1)
-    score = jnp.where(seen, (1.0 - lam) * state.score + lam * progress, state.score)
-    return state._replace(score=score)
+def _gate(weights: Weights, lam) -> Gate:
+    """The gate whose P from round 2 on is ``weights(state, margins, t)`` over an EMA of lam."""
+
+    def update(state, progress, valid, margins, t):
+        state = observe(state, progress, valid, t, lam)
+        N = state.score.shape[0]
+        return jnp.where(t <= 1, 1.0 / N, weights(state, margins, t)), state
+
+    return Gate(init=init, update=update)
 
 
-def visit(
-    state: GateState, visited: Bool[Array, " N"], reward: Float[Array, " N"], t: Int[Array, ""]
-) -> GateState:
-    """Record the prompts trained on in round t and their mean verifier score R_x(t)."""
-    last_visit = jnp.where(visited, t, state.last_visit)
-    last_reward = jnp.where(visited, reward, state.last_reward)
-    return GateState(state.score, last_visit, last_reward)
+def uniform(lam) -> Gate:
+    """P = 1/N (S is still tracked, for diagnostics)."""
+    return _gate(lambda st, m, t: jnp.full(st.score.shape, 1.0 / st.score.shape[0]), lam)
 
 
-def make_gate(gate: str) -> ReplayGate:
-    """The ReplayGate of the given name."""
-    if gate not in GATES:
-        raise ValueError(f"gate must be one of {', '.join(GATES)}, got {gate!r}")
+def threshold(lam, tau) -> Gate:
+    """P proportional to 1[S_x > tau] (uniform when no prompt passes)."""
+    return _gate(lambda st, m, t: _normalise_or_uniform((st.score > tau).astype(m.dtype)), lam)
 
-    def update(state, progress, valid, margins, t, config):
-        state = observe(state, progress, valid, t, config.lam)
-        return distribution(gate, state, margins, t, config), state
 
-    return ReplayGate(init=init, update=update, visit=visit)
+def proportional(lam) -> Gate:
+    """P proportional to max(S_x, 0) (uniform when all are <= 0)."""
+    return _gate(lambda st, m, t: _normalise_or_uniform(jnp.maximum(st.score, 0.0)), lam)
+
+
+def margin(lam) -> Gate:
+    """P proportional to the current pair's score gap max(s_w - s_l, 0)."""
+    return _gate(lambda st, m, t: _normalise_or_uniform(jnp.maximum(m, 0.0)), lam)
+
+
+def rank(lam, temperature, staleness) -> Gate:
+    """Prioritized level replay: (1 - rho_st) (1/rank)^(1/T) normalised + rho_st staleness."""
+
+    def weights(st, m, t):
+        stale = (t - st.last_visit).astype(st.score.dtype)
+        p = (1.0 - staleness) * rank_weights(st.score, temperature)
+        return p + staleness * _normalise_or_uniform(stale)
+
+    return _gate(weights, lam)
+
+
+def make_gate(name: str, params: Any) -> Gate:
+    """The gate ``name`` (one of theory.GATES) with the hyper-parameters of ``params``."""
+    builders: dict[str, Callable[[], Gate]] = {
+        "uniform": lambda: uniform(params.lam),
+        "threshold": lambda: threshold(params.lam, params.tau),
+        "proportional": lambda: proportional(params.lam),
+        "margin": lambda: margin(params.lam),
+        "rank": lambda: rank(params.lam, params.temperature, params.staleness),
+    }
+    return builders[check_gate(name)]()

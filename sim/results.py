@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.io import netcdf_file
 
-from theory.util import atomic_write
+from sim.files import atomic_write
 
 
 @dataclass

@@ -28,15 +28,6 @@ class Params(NamedTuple):
     tabular: Float[Array, "N K"]  # theta_t (train prompts only)
 
 
-def init_features(key: jax.Array, N: int, N_h: int, K: int, d_s: int) -> Features:
-    """Draw xi for N train and N_h held-out prompts."""
-    k_train, k_held = jax.random.split(key)
-    return Features(
-        train=jax.random.normal(k_train, (N, K, d_s)),
-        heldout=jax.random.normal(k_held, (N_h, K, d_s)),
-    )
-
-
 def init_params(b: Float[Array, ""], N: int, K: int, d_s: int) -> Params:
     """theta0 = (b u, 0)."""
     shared = jnp.zeros(d_s).at[0].set(b)
@@ -60,11 +51,6 @@ def train_logits(params: Params, feats: Features, mu, s) -> Float[Array, "N K"]:
 def accuracy(logits: Float[Array, "M K"]) -> Float[Array, ""]:
     """Mean over prompts of pi(correct | x) = softmax(logits)[0] (exact, no sampling)."""
     return jnp.mean(jax.nn.softmax(logits, axis=-1)[:, 0])
-
-
-def train_accuracy(params: Params, feats: Features, mu, s) -> Float[Array, ""]:
-    """A_train: rubric accuracy on the train prompts."""
-    return accuracy(train_logits(params, feats, mu, s))
 
 
 def heldout_accuracy(params: Params, feats: Features, mu) -> Float[Array, ""]:

@@ -1,4 +1,4 @@
-"""Closed forms and derivations of THEORY.md's claims L0, T1-T6 (sympy, lambdified to numpy/JAX).
+"""Closed forms and derivations of THEORY.md's claims L0, T1-T6 (sympy derivations, numpy forms).
 
 One module per claim, named by it: ``l0_pairs`` (L0), ``t1_drift`` (T1, M), ``t2_progress``
 (T2), ``t2b_variance`` (T2b), ``t3_mismatch`` (T3), ``t4_silent`` (T4), ``t5_inversion`` (T5),
@@ -13,6 +13,8 @@ nothing of ours outside theory, and neither jax nor sympy at import time. Import
 
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS, check_gate, check_progress
 from theory.l0_pairs import (
+    BERNSTEIN_MAX_N,
+    N_MAX,
     a_pair_expr,
     best_worst_class_probs,
     best_worst_marginals,
@@ -22,6 +24,7 @@ from theory.l0_pairs import (
     pair_accuracy_noiseless,
     pair_outcome_probs,
     prompt_pair_probs,
+    two_level_J,
     void_probability,
 )
 from theory.l0_selection import (
@@ -119,6 +122,8 @@ from theory.t6_budget import (
 from theory.util import UsageError, check_int, check_range
 
 __all__ = [
+    "BERNSTEIN_MAX_N",
+    "N_MAX",
     "GATES",
     "GATE_DEFAULTS",
     "MEASURES",
@@ -214,5 +219,6 @@ __all__ = [
     "theta0_policies",
     "theta0_sample",
     "trained_loss_change",
+    "two_level_J",
     "void_probability",
 ]

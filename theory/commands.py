@@ -9,9 +9,10 @@ import math
 import sys
 from typing import Any
 
+from theory.l0_pairs import N_MAX
 from theory.measures import MEASURES, read_rubric_accuracy
-from theory.predict import predict
-from theory.util import UsageError
+from theory.predict import check_predict_inputs, predict
+from theory.util import UsageError, check_range
 
 __all__ = ["register"]
 
@@ -24,14 +25,18 @@ def register(subparsers) -> None:
         description=(
             "First-order prediction (THEORY.md L0, T1, T2, T5) for V(alpha, kappa); or, with "
             "--rubric-accuracy and --measure, the side of the threshold, the threshold in that "
-            "measure and the equivalent verdict accuracy alpha (a range when kappa is unknown)."
+            "measure and the equivalent verdict accuracy alpha (a range when kappa is unknown). "
+            "Bad input (a value out of range, not finite, n not an integer in [2, "
+            f"{N_MAX}], a combination the measure does not take) ends with one line on stderr "
+            "and exit status 2."
         ),
     )
     p.add_argument("--alpha", type=float, help="rubric (verdict) accuracy in [0, 1]")
     p.add_argument(
         "--kappa",
         type=float,
-        help="confidence (score SNR) >= 0; required with --alpha, optional with --rubric-accuracy",
+        help="confidence (score SNR), finite >= 0; required with --alpha, optional with "
+        "--rubric-accuracy",
     )
     p.add_argument(
         "--rubric-accuracy",
@@ -52,8 +57,9 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--n",
-        type=int,
-        help="samples per prompt, >= 2 (default 2 with --alpha; selection: samples per question)",
+        type=float,
+        help=f"samples per prompt, 2 to {N_MAX} (default 2 with --alpha; selection: samples "
+        "per question)",
     )
     p.add_argument(
         "--gate",
@@ -79,6 +85,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("give --alpha and --kappa, or --rubric-accuracy and --measure")
     n = 2 if args.n is None else args.n
     p_correct = 0.5 if args.p_correct is None else args.p_correct
+    # all checks before any work: one line and exit 2 from the dispatcher on a ValueError
+    check_predict_inputs(args.alpha, args.kappa, n, args.gate, p_correct=p_correct)
     out = predict(args.alpha, args.kappa, n=n, gate=args.gate, p_correct=p_correct)
     if args.json:
         sys.stdout.write(json.dumps(_strict(out), indent=2, allow_nan=False) + "\n")
@@ -113,6 +121,11 @@ def _run_rubric(args: argparse.Namespace) -> int:
         raise UsageError("--rubric-accuracy and --measure go together")
     if args.alpha is not None:
         raise UsageError("give --alpha or --rubric-accuracy, not both")
+    check_range("rubric accuracy", args.rubric_accuracy, 0.0, 1.0, finite=True)
+    if args.kappa is not None:
+        check_range("kappa", args.kappa, 0.0, finite=True)
+    if args.n is not None:
+        check_range("n", args.n, 2, N_MAX, finite=True)
     out = read_rubric_accuracy(
         args.rubric_accuracy,
         args.measure,

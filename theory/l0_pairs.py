@@ -30,6 +30,8 @@ from scipy.special import erf, ndtr
 from theory.util import check_int, check_range
 
 __all__ = [
+    "BERNSTEIN_MAX_N",
+    "N_MAX",
     "a_pair_expr",
     "best_worst_class_probs",
     "best_worst_marginals",
@@ -39,12 +41,21 @@ __all__ = [
     "pair_accuracy_noiseless",
     "pair_outcome_probs",
     "prompt_pair_probs",
+    "two_level_J",
     "void_probability",
 ]
 
-# Quadrature: composite Gauss-Legendre, unit panels, _GL nodes each (8 agrees with 12 to 5e-11).
+#: Largest n (samples per prompt) the pair law accepts: the quadrature's windows hold the best
+#: and worst of n normals (their tails beyond 9 sd weigh < n 1e-19), tested up to this n.
+N_MAX = 10_000
+# Quadrature: every class's score density is integrated on its own window m +- _WIN, composite
+# Gauss-Legendre with _PANELS panels of _GL nodes each. The grid is the same for every kappa and
+# every n: only its centre moves. Beyond _KAPPA_FLAT the two score levels never overlap in
+# double precision (Phi(-40 sqrt2) underflows), so the law equals its kappa -> inf limit.
 _GL = 8
-_PAD = 9.0  # N(0,1) tail beyond 9 sd is < 1e-18
+_WIN = 9.0  # N(0,1) tail beyond 9 sd is < 1e-18
+_PANELS = 48
+_KAPPA_FLAT = 40.0
 
 
 def _phi(x: np.ndarray) -> np.ndarray:
@@ -79,14 +90,6 @@ def a_pair_expr(derive: bool = False):
     return sp.Rational(1, 2) + (2 * alpha - 1) * (Phi(sp.sqrt(2) * kappa) - sp.Rational(1, 2))
 
 
-@functools.cache
-def _a_pair_lambdified():
-    import sympy as sp
-
-    alpha, kappa = sorted(a_pair_expr().free_symbols, key=lambda s: s.name)
-    return sp.lambdify((alpha, kappa), a_pair_expr(), modules=[{"erf": erf}, "numpy"])
-
-
 # ---------------------------------------------------------------- order statistics -----------
 
 
@@ -96,25 +99,31 @@ def _gl_nodes(m: int) -> tuple[np.ndarray, np.ndarray]:
     return (t + 1.0) / 2.0, w / 2.0  # on [0, 1]
 
 
-def _grid(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Composite GL nodes and weights on [lo, hi] with about unit-width panels."""
-    panels = max(1, math.ceil(hi - lo))
+@functools.cache
+def _unit_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Composite GL nodes/weights on [0, 1]: _PANELS panels of _GL nodes."""
     t, w = _gl_nodes(_GL)
-    h = (hi - lo) / panels
-    starts = lo + h * np.arange(panels)
-    x = (starts[:, None] + h * t[None, :]).ravel()
-    wx = np.tile(w * h, panels)
-    return x, wx
+    u = ((np.arange(_PANELS)[:, None] + t[None, :]) / _PANELS).ravel()
+    return u, np.tile(w / _PANELS, _PANELS)
 
 
-def _inner_grid(lo: float, xs: np.ndarray, panels: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each outer node x_k, composite GL nodes/weights on [lo, x_k]: arrays (len(xs), M)."""
-    t, w = _gl_nodes(_GL)
-    h = (xs - lo) / panels  # (G,)
-    u = (np.arange(panels)[:, None] + t[None, :]).ravel()  # (M,) in [0, panels]
-    y = lo + h[:, None] * u[None, :]
-    wy = h[:, None] * np.tile(w, panels)[None, :]
-    return y, wy
+def _pair_grid(mi: float, mj: float) -> tuple[np.ndarray, ...]:
+    """Nodes for ``int_x int_{y < x}``: x (G,) on [mi - W, mi + W]; for each x, y (G, M) on
+    [mj - W, min(x, mj + W)] (empty where x < mj - W). Weights wx (G,), wy (G, M)."""
+    u, wu = _unit_rule()
+    x = mi - _WIN + 2 * _WIN * u
+    wx = 2 * _WIN * wu
+    length = np.clip(np.minimum(x, mj + _WIN) - (mj - _WIN), 0.0, None)
+    y = mj - _WIN + length[:, None] * u[None, :]
+    wy = length[:, None] * wu[None, :]
+    return x, wx, y, wy
+
+
+def _class_gap(x: np.ndarray, y: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Phi(x - m_c) - Phi(y - m_c) for y <= x, per class on the last axis, accurate in the upper
+    tail too (there as a difference of survival functions)."""
+    a, b = x[..., None] - m, y[..., None] - m
+    return np.where(b > 0, ndtr(-b) - ndtr(-a), ndtr(a) - ndtr(b))
 
 
 def best_worst_class_probs(class_probs: Any, class_means: Any, n: int) -> np.ndarray:
@@ -137,7 +146,7 @@ def best_worst_class_probs(class_probs: Any, class_means: Any, n: int) -> np.nda
     Returns:
         (C, C) array summing to 1.
     """
-    n = check_int("n", n, 2)
+    n = check_int("n", n, 2, N_MAX)
     q = np.asarray(class_probs, dtype=float)
     m = np.asarray(class_means, dtype=float)
     if q.ndim != 1 or m.shape != q.shape:
@@ -152,66 +161,117 @@ def best_worst_class_probs(class_probs: Any, class_means: Any, n: int) -> np.nda
         return P
     keep = q > 0
     qk, mk = q[keep], m[keep]
-    lo, hi = float(mk.min()) - _PAD, float(mk.max()) + _PAD
-    x, wx = _grid(lo, hi)
-    panels = max(1, math.ceil(hi - lo))
-    y, wy = _inner_grid(lo, x, panels)
-    Fx = (qk[:, None] * ndtr(x[None, :] - mk[:, None])).sum(0)  # (G,)
-    Fy = (qk[:, None, None] * ndtr(y[None] - mk[:, None, None])).sum(0)  # (G, M)
-    kern = np.clip(Fx[:, None] - Fy, 0.0, None) ** (n - 2) * wy  # (G, M)
-    fx = _phi(x[None, :] - mk[:, None]) * wx[None, :]  # (C, G)
-    fy = _phi(y[None] - mk[:, None, None])  # (C, G, M)
-    inner = np.einsum("cgm,gm->cg", fy, kern)  # (C_j, G)
-    Pk = n * (n - 1) * (qk[:, None] * qk[None, :]) * (fx @ inner.T)
+    # classes with one score mean share a kernel: integrate once per pair of distinct means
+    mu, level = np.unique(mk, return_inverse=True)
+    Q = np.bincount(level, weights=qk, minlength=mu.size)
+    L = mu.size
+    Kern = np.empty((L, L))
+    for a in range(L):
+        for b in range(L):
+            x, wx, y, wy = _pair_grid(float(mu[a]), float(mu[b]))
+            # F(x) - F(y) = 1 - S(x) - F(y): exact to 1e-16 absolute, which is what the power
+            # n - 2 needs (near 1 this form keeps the digits that F(x) - F(y) would lose)
+            Sx = ndtr(mu[None, :] - x[:, None]) @ Q
+            Fy = ndtr(y[..., None] - mu) @ Q
+            gap = np.clip(1.0 - Sx[:, None] - Fy, 0.0, 1.0)
+            inner = (_phi(y - mu[b]) * wy * gap ** (n - 2)).sum(1)
+            Kern[a, b] = n * (n - 1) * (wx * _phi(x - mu[a]) * inner).sum()
     P = np.zeros((q.size, q.size))
-    P[np.ix_(keep, keep)] = Pk
+    P[np.ix_(keep, keep)] = qk[:, None] * qk[None, :] * Kern[level[:, None], level[None, :]]
     return P
 
 
 def best_worst_marginals(class_probs: Any, class_means: Any, n: int) -> tuple[np.ndarray, ...]:
-    """1-D integrals for the class of the best and of the worst sample (row/column sums of L0)."""
-    n = check_int("n", n, 2)
+    """1-D integrals for the class of the best and of the worst sample (row/column sums of L0).
+
+    ``best_c = n q_c int f_c F^(n-1)``, ``worst_c = n q_c int f_c (1 - F)^(n-1)``, each on the
+    class's own window (F^(n-1) as exp((n-1) log1p(-S)) with S the survival function, so the
+    upper tail keeps its precision for large n).
+    """
+    n = check_int("n", n, 2, N_MAX)
     q = np.asarray(class_probs, dtype=float)
     m = np.asarray(class_means, dtype=float)
-    x, wx = _grid(float(m.min()) - _PAD, float(m.max()) + _PAD)
-    F = (q[:, None] * ndtr(x[None, :] - m[:, None])).sum(0)
-    f = q[:, None] * _phi(x[None, :] - m[:, None])
-    best = n * (f * F ** (n - 1) * wx).sum(1)
-    worst = n * (f * (1.0 - F) ** (n - 1) * wx).sum(1)
+    check_range("class_means", m, -1e6, 1e6)
+    u, wu = _unit_rule()
+    x = m[:, None] - _WIN + 2 * _WIN * u[None, :]  # (C, G): each class's window
+    wx = 2 * _WIN * wu
+    F = (q * ndtr(x[..., None] - m)).sum(-1)
+    S = (q * ndtr(m - x[..., None])).sum(-1)
+    f = q[:, None] * _phi(x - m[:, None]) * wx
+    with np.errstate(divide="ignore"):  # log1p(-1) = -inf: the power is 0 there
+        best = n * (f * np.exp((n - 1) * np.log1p(-np.minimum(S, 1.0)))).sum(1)
+        worst = n * (f * np.exp((n - 1) * np.log1p(-np.minimum(F, 1.0)))).sum(1)
     return best, worst
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
+def _two_level_grids(kappa: float) -> dict:
+    """Per level pair (a, b) (0: hi = +kappa, 1: lo = -kappa): x/y nodes with the weighted
+    densities and the level gaps dA = Phi(x-k) - Phi(y-k), dB = Phi(x+k) - Phi(y+k)."""
+    means = np.array([kappa, -kappa])
+    out = {}
+    for a in range(2):
+        for b in range(2):
+            x, wx, y, wy = _pair_grid(means[a], means[b])
+            d = _class_gap(x[:, None], y, means)
+            fx = wx * _phi(x - means[a])
+            fy = wy * _phi(y - means[b])
+            out[a, b] = (fx, fy, d[..., 0], d[..., 1])
+    return out
+
+
+@functools.lru_cache(maxsize=8)
 def _two_level_bernstein(kappa: float, n: int) -> np.ndarray:
     """I[a, b, k] for levels a, b in {0: hi (+kappa), 1: lo (-kappa)}, k = 0..n-2.
 
     ``J_ab(Q) = sum_k C(n-2, k) Q^k (1-Q)^(n-2-k) I[a, b, k]`` where Q is the total probability
     of the high level; then ``P(best in class i, worst in class j) = q_i q_j J_{l_i l_j}(Q)``.
     """
-    lo, hi = -kappa - _PAD, kappa + _PAD
-    x, wx = _grid(lo, hi)
-    y, wy = _inner_grid(lo, x, max(1, math.ceil(hi - lo)))
-    means = np.array([kappa, -kappa])
-    dA = np.clip(ndtr(x - kappa)[:, None] - ndtr(y - kappa), 0.0, None)
-    dB = np.clip(ndtr(x + kappa)[:, None] - ndtr(y + kappa), 0.0, None)
-    fx = _phi(x[None, :] - means[:, None]) * wx  # (2, G)
-    fy = _phi(y[None] - means[:, None, None]) * wy[None]  # (2, G, M)
+    grids = _two_level_grids(kappa)
     out = np.empty((2, 2, n - 1))
-    for k in range(n - 1):
-        kern = dA**k * dB ** (n - 2 - k)
-        inner = np.einsum("bgm,gm->bg", fy, kern)
-        out[:, :, k] = n * (n - 1) * (fx @ inner.T)
+    for (a, b), (fx, fy, dA, dB) in grids.items():
+        for k in range(n - 1):
+            out[a, b, k] = n * (n - 1) * (fx * (fy * dA**k * dB ** (n - 2 - k)).sum(1)).sum()
     return out
 
 
-def _two_level_J(kappa: float, n: int, Q: np.ndarray) -> np.ndarray:
-    """J[..., a, b](Q) for an array Q of high-level masses."""
+def _two_level_direct(kappa: float, n: int, Q: np.ndarray) -> np.ndarray:
+    """J[..., a, b](Q) by one quadrature per distinct Q (cost independent of n)."""
+    grids = _two_level_grids(kappa)
+    uq, inv = np.unique(Q, return_inverse=True)
+    J = np.empty((uq.size, 2, 2))
+    for (a, b), (fx, fy, dA, dB) in grids.items():
+        for i, qv in enumerate(uq):
+            gap = np.clip(qv * dA + (1.0 - qv) * dB, 0.0, 1.0)
+            J[i, a, b] = n * (n - 1) * (fx * (fy * gap ** (n - 2)).sum(1)).sum()
+    return J[inv.reshape(Q.shape)]
+
+
+#: Largest n for which many masses Q share one Bernstein sum (n - 1 integrals); above it every
+#: distinct Q costs one quadrature, so functions that need thousands of Q values stop here.
+BERNSTEIN_MAX_N = 64
+
+
+def two_level_J(kappa: float, n: int, Q: Any) -> np.ndarray:
+    """L0 two-level kernel ``J[..., a, b](Q)`` for an array Q of high-level masses.
+
+    Levels a, b in {0: hi (score mean +kappa), 1: lo (-kappa)};
+    ``P(best in class i, worst in class j) = q_i q_j J_{l_i l_j}(Q)``. n = 2 is closed form;
+    otherwise a quadrature on kappa-independent windows, through the Bernstein sum (one set of
+    n - 1 integrals reused for every Q) when n is small and Q has many values, else directly
+    per distinct Q. kappa > 40 is computed at 40, where the law already equals its limit.
+    """
     Q = np.asarray(Q, dtype=float)
+    check_range("kappa", kappa, 0.0)
+    n = check_int("n", n, 2, N_MAX)
     if n == 2:
         Ph = ndtr(math.sqrt(2.0) * kappa)
         J = np.array([[1.0, 2.0 * Ph], [2.0 * (1.0 - Ph), 1.0]])
         return np.broadcast_to(J, Q.shape + (2, 2))
-    Ib = _two_level_bernstein(float(kappa), n)
+    kappa = min(float(kappa), _KAPPA_FLAT)
+    if n > BERNSTEIN_MAX_N or np.unique(Q).size < n - 1:
+        return _two_level_direct(kappa, n, Q)
+    Ib = _two_level_bernstein(kappa, n)
     k = np.arange(n - 1)
     binom = np.array([math.comb(n - 2, int(i)) for i in k], dtype=float)
     basis = binom * Q[..., None] ** k * (1.0 - Q[..., None]) ** (n - 2 - k)  # (..., n-1)
@@ -265,13 +325,14 @@ def expected_prompt_pair_probs(
 ) -> dict[str, Any]:
     """L0 exact finite-K average over the frozen verdicts (v_0 = 1 w.p. alpha, v_j = 0 w.p. alpha).
 
-    Enumerates all 2^K verdict vectors (K <= ``max_k``). Returns the averaged ``matrix`` and
-    ``right``/``wrong``/``void``/``unmixed`` as :func:`prompt_pair_probs`.
+    Enumerates all 2^K verdict vectors (K <= ``max_k``; n <= 64, where one Bernstein sum serves
+    all 2^K masses Q). Returns the averaged ``matrix`` and ``right``/``wrong``/``void``/``unmixed``
+    as :func:`prompt_pair_probs`.
     """
     pi = np.asarray(pi, dtype=float)
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
-    n = check_int("n", n, 2)
+    n = check_int("n", n, 2, BERNSTEIN_MAX_N)
     K = pi.size
     if K > max_k:
         raise ValueError(f"K must be <= {max_k} for exact enumeration, got {K}")
@@ -282,7 +343,7 @@ def expected_prompt_pair_probs(
     correct_verdict = np.where(np.arange(K) == 0, V, 1.0 - V)  # 1 where v = c
     prob = np.prod(np.where(correct_verdict == 1.0, alpha, 1.0 - alpha), axis=1)
     Q = V @ pi  # high-level mass
-    J = _two_level_J(float(kappa), n, Q)  # (2^K, 2, 2); level index 0 = hi (v = 1)
+    J = two_level_J(float(kappa), n, Q)  # (2^K, 2, 2); level index 0 = hi (v = 1)
     lev = (1 - V).astype(int)  # 0 for v=1 (hi), 1 for v=0 (lo)
     Jij = J[np.arange(V.shape[0])[:, None, None], lev[:, :, None], lev[:, None, :]]
     P = np.einsum("s,sij->ij", prob, Jij) * (pi[:, None] * pi[None, :])
@@ -312,7 +373,7 @@ def _mean_field_outcomes(alpha: Any, kappa: float, n: int, p: Any) -> dict[str, 
     q_c, q_i1, q_i0 = p, (1.0 - p) * (1.0 - alpha), (1.0 - p) * alpha
     out = {key: np.zeros(np.broadcast(alpha, p).shape) for key in ("right", "wrong", "void")}
     for v0, weight in ((1, alpha), (0, 1.0 - alpha)):
-        J = _two_level_J(kappa, n, q_c * v0 + q_i1)  # (..., 2, 2)
+        J = two_level_J(kappa, n, q_c * v0 + q_i1)  # (..., 2, 2)
         lc = 0 if v0 == 1 else 1  # level index of the correct class
         right = q_c * (q_i1 * J[..., lc, 0] + q_i0 * J[..., lc, 1])
         wrong = q_c * (q_i1 * J[..., 0, lc] + q_i0 * J[..., 1, lc])
@@ -331,7 +392,7 @@ def pair_outcome_probs(alpha: Any, kappa: Any, n: int = 2, p_correct: Any = 0.5)
     ``p_correct`` is the student's probability of a correct sample. n = 2 is exact for any K;
     n > 2 is mean-field (module docstring).
     """
-    n = check_int("n", n, 2)
+    n = check_int("n", n, 2, N_MAX)
     _check_alpha_kappa(alpha, kappa)
     check_range("p_correct", p_correct, 0.0, 1.0)
     a, k, p = np.broadcast_arrays(*(np.asarray(z, dtype=float) for z in (alpha, kappa, p_correct)))
@@ -357,17 +418,16 @@ def pair_accuracy(alpha: Any, kappa: Any, n: int = 2, p_correct: Any = 0.5) -> A
     """L0: P(a best-vs-worst pair with one correct and one incorrect end is oriented right).
 
     n = 2: ``a_pair = 1/2 + (2 alpha - 1)(Phi(sqrt2 kappa) - 1/2)`` (exact, no p_correct
-    dependence; lambdified from :func:`a_pair_expr`). n > 2: mean-field order-statistics
-    integral (module docstring), which depends on ``p_correct`` in (0, 1).
+    dependence; :func:`a_pair_expr`, as ``1/2 + (alpha - 1/2) erf(kappa)``). n > 2: mean-field
+    order-statistics integral (module docstring), which depends on ``p_correct`` in (0, 1).
 
     Broadcasts over alpha, kappa (and p_correct); returns a float for scalar input.
     """
-    n = check_int("n", n, 2)
+    n = check_int("n", n, 2, N_MAX)
     _check_alpha_kappa(alpha, kappa)
     check_range("p_correct", p_correct, 0.0, 1.0)
-    if n == 2:
-        out = _a_pair_lambdified()(np.asarray(alpha, float), np.asarray(kappa, float))
-        out = np.asarray(out, dtype=float)
+    if n == 2:  # a_pair_expr's closed form (tests: equal to its sympy derivation)
+        out = 0.5 + (np.asarray(alpha, float) - 0.5) * erf(np.asarray(kappa, float))
         return float(out) if out.ndim == 0 else out
     check_range("p_correct", p_correct, 0.0, 1.0, lo_open=True, hi_open=True)
     o = pair_outcome_probs(alpha, kappa, n, p_correct)
@@ -381,7 +441,7 @@ def pair_accuracy_noiseless(alpha: float, n: int, p_correct: float) -> float:
     incorrect-with-verdict-0) samples; best is uniform among the top level, worst among the
     bottom level (two distinct uniform samples when all share one level).
     """
-    n = check_int("n", n, 2)
+    n = check_int("n", n, 2, 500)
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("p_correct", p_correct, 0.0, 1.0, lo_open=True, hi_open=True)
     p = p_correct

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from theory.gates import check_gate
-from theory.l0_pairs import pair_accuracy, pair_outcome_probs
+from theory.l0_pairs import N_MAX, pair_accuracy, pair_outcome_probs
 from theory.t1_drift import drift_rate
 from theory.t2_progress import gate_amplification
 from theory.t5_inversion import damage_rate
 from theory.util import check_int, check_range
 
-__all__ = ["predict", "side_of_threshold"]
+__all__ = ["check_predict_inputs", "predict", "side_of_threshold"]
 
 _AT_TOL = 1e-12
 
@@ -26,6 +28,38 @@ def side_of_threshold(a_pair: float) -> str:
     if abs(a_pair - 0.5) <= _AT_TOL:
         return "at"
     return "above" if a_pair > 0.5 else "below"
+
+
+def check_predict_inputs(
+    alpha: Any,
+    kappa: Any,
+    n: Any = 2,
+    gate: str = "rank",
+    *,
+    p_correct: Any = 0.5,
+    eta: Any = 1.0,
+    beta: Any = 1.0,
+    M: Any = 1.0,
+) -> tuple[float, float, int, float]:
+    """Validate predict's inputs before any work; return (alpha, kappa, n, p_correct).
+
+    Every number must be finite (kappa = inf is refused: the kappa -> inf limit is reached, to
+    double precision, by kappa = 40); alpha in [0, 1], kappa >= 0, n an integer in
+    [2, N_MAX = 10000], p_correct in (0, 1), eta >= 0, beta > 0, M >= 0. Raises ValueError with
+    one line naming the argument, its range and the value given.
+    """
+    check_range("alpha", alpha, 0.0, 1.0, finite=True)
+    check_range("kappa", kappa, 0.0, finite=True)
+    n = check_int("n", n, 2, N_MAX)
+    check_gate(gate)
+    check_range("p_correct", p_correct, 0.0, 1.0, lo_open=True, hi_open=True, finite=True)
+    check_range("eta", eta, 0.0, finite=True)
+    check_range("beta", beta, 0.0, lo_open=True, finite=True)
+    check_range("M", M, 0.0, finite=True)
+    for name, v in (("alpha", alpha), ("kappa", kappa), ("p_correct", p_correct)):
+        if np.ndim(v):
+            raise ValueError(f"{name} must be a single number")
+    return float(alpha), float(kappa), n, float(p_correct)
 
 
 def predict(
@@ -51,12 +85,9 @@ def predict(
     ``gated_drift_rate``, ``damage_rate`` (T5: -(2 a_pair - 1), uniform), pair outcome
     probabilities and a one-line ``verdict``.
     """
-    check_range("alpha", alpha, 0.0, 1.0)
-    check_range("kappa", kappa, 0.0)
-    n = check_int("n", n, 2)
-    check_gate(gate)
-    check_range("p_correct", p_correct, 0.0, 1.0, lo_open=True, hi_open=True)
-    alpha, kappa = float(alpha), float(kappa)
+    alpha, kappa, n, p_correct = check_predict_inputs(
+        alpha, kappa, n, gate, p_correct=p_correct, eta=eta, beta=beta, M=M
+    )
     ap = float(pair_accuracy(alpha, kappa, n, p_correct))
     side = side_of_threshold(ap)
     rate = float(drift_rate(alpha, kappa, n=n, eta=eta, beta=beta, M=M, p_correct=p_correct))

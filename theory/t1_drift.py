@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from theory.l0_pairs import _two_level_J, a_pair_expr, pair_accuracy
+from theory.l0_pairs import BERNSTEIN_MAX_N, a_pair_expr, pair_accuracy, two_level_J
 from theory.student import check_student, theta0_sample
 from theory.t2_progress import gate_amplification
 from theory.util import check_int, check_range
@@ -327,14 +327,15 @@ def first_round_drift_estimate(
     Monte Carlo. For n = 2 the verdict average is analytic and the held-out part is
     deterministic, ``eta beta (2 a_pair - 1) g_h^2`` (:func:`mixed_mass_heldout`); only the
     train self-term (weight 1/N) is then a Monte Carlo estimate; g_h is always deterministic
-    (:func:`heldout_gradient_b`). Returns ``heldout``, ``heldout_se``, ``train``, ``train_se``
+    (:func:`heldout_gradient_b`). n <= 64 (one Bernstein sum serves every sampled mass Q).
+    Returns ``heldout``, ``heldout_se``, ``train``, ``train_se``
     (``train`` only when ``student`` has ``N``), ``D`` = E[phi_w - phi_l] along u (without the
     factor beta/2) and ``g_heldout`` = g_h, with their standard errors.
     """
     st = check_student(student)
     check_range("alpha", alpha, 0.0, 1.0)
     check_range("kappa", kappa, 0.0)
-    n = check_int("n", n, 2)
+    n = check_int("n", n, 2, BERNSTEIN_MAX_N)  # one Bernstein sum for all sampled Q
     check_range("eta", eta, 0.0)
     check_range("beta", beta, 0.0, lo_open=True)
     K, mu, b, s, d_s = st["K"], float(st["mu"]), float(st["b"]), float(st["s"]), st["d_s"]
@@ -353,7 +354,7 @@ def first_round_drift_estimate(
         U = rng.random((n_samples, K))
         v = np.where(np.arange(K) == 0, U < alpha, U >= alpha).astype(float)
         Q = (pi * v).sum(1)
-        J = _two_level_J(float(kappa), n, Q)  # (S, 2, 2)
+        J = two_level_J(float(kappa), n, Q)  # (S, 2, 2)
         lev = (1 - v).astype(int)
         rows = np.arange(n_samples)[:, None, None]
         P = pi[:, :, None] * pi[:, None, :] * J[rows, lev[:, :, None], lev[:, None, :]]

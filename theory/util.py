@@ -22,35 +22,43 @@ def check_range(
     *,
     lo_open: bool = False,
     hi_open: bool = False,
+    finite: bool = False,
 ) -> None:
     """Raise ValueError naming ``name`` and its range if any element of ``value`` is outside it.
 
-    NaN always fails. Works on scalars and arrays (numpy broadcasting inputs).
+    NaN always fails; with ``finite`` so do +-inf. Works on scalars and arrays (numpy
+    broadcasting inputs).
     """
-    arr = np.asarray(value, dtype=float)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
     lo_s = "-inf" if lo is None else f"{lo:g}"
     hi_s = "inf" if hi is None else f"{hi:g}"
-    rng = f"{'(' if lo_open else '['}{lo_s}, {hi_s}{')' if hi_open else ']'}"
-    bad = np.isnan(arr)
+    lo_b = "(" if lo_open or (finite and lo is None) else "["
+    hi_b = ")" if hi_open or (finite and hi is None) else "]"
+    rng = f"{lo_b}{lo_s}, {hi_s}{hi_b}"
+    kind = "a finite number in " if finite else ""
+    bad = np.isnan(arr) | (np.isinf(arr) if finite else False)
     if lo is not None:
         bad |= (arr <= lo) if lo_open else (arr < lo)
     if hi is not None:
         bad |= (arr >= hi) if hi_open else (arr > hi)
     if np.any(bad):
         first = arr[bad].flat[0] if arr.ndim else float(arr)
-        raise ValueError(f"{name} must be in {rng}, got {first:g}")
+        raise ValueError(f"{name} must be {kind or 'in '}{rng}, got {first:g}")
 
 
 def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    """Return ``value`` as int, or raise ValueError naming ``name`` and its range."""
+    """Return ``value`` as int, or raise ValueError naming ``name``, its range and the value."""
+    rng = f"[{lo}, {'inf' if hi is None else hi}]"
     try:
         ok = not isinstance(value, bool) and int(value) == value
     except (TypeError, ValueError, OverflowError):  # inf, nan, text
         ok = False
     if not ok:
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise ValueError(f"{name} must be an integer in {rng}, got {value!r}")
     v = int(value)
     if v < lo or (hi is not None and v > hi):
-        rng = f"[{lo}, {'inf' if hi is None else hi}]"
         raise ValueError(f"{name} must be an integer in {rng}, got {v}")
     return v

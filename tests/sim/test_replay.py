@@ -1,4 +1,8 @@
-"""Replay gates: the numpy reference semantics and the JAX gates agree (paper/model.md)."""
+"""Replay gates: the numpy reference (the empirical loop's gate code) and the JAX gates agree.
+
+The JAX gate's ``update`` (EMA of progress, then P) is compared with the reference's
+``observe_progress`` then ``replay_distribution`` on the same inputs (paper/model.md).
+"""
 
 import jax.numpy as jnp
 import numpy as np
@@ -8,9 +12,9 @@ from hypothesis import strategies as st
 
 import sim
 from sim import reference
-from sim.replay import GateState, distribution
+from sim.replay import GateState, make_gate
+from theory.gates import GATE_DEFAULTS, GATES
 
-GATES = ("uniform", "threshold", "rank", "proportional", "margin")
 N = 16
 
 
@@ -34,28 +38,71 @@ def test_reference_distribution_is_a_distribution(seed, t, gate):
 
 
 @pytest.mark.parametrize("gate", GATES)
-def test_jax_gate_equals_reference(gate):
-    cfg = sim.make_config(0.5, 1.0, gate=gate, N=N, tau=0.1, temperature=0.5, staleness=0.2)
+@pytest.mark.parametrize("hyper", [{}, {"tau": 0.1, "temperature": 0.5, "staleness": 0.2}])
+def test_jax_gate_update_equals_reference_observe_then_replay(gate, hyper):
+    cfg = sim.make_config(0.5, 1.0, gate=gate, N=N, lam=0.4, **hyper)
+    g = make_gate(gate, cfg.params)
+    h = {**GATE_DEFAULTS, **hyper}
     for seed in range(20):
-        t = 2 + seed
+        t = 1 + seed  # includes round 1 (uniform, S unchanged)
         scores, last, margins = _inputs(seed, t)
+        rng = np.random.default_rng(100 + seed)
+        progress = rng.normal(size=N).astype(np.float32)
+        valid = rng.random(N) < 0.7
         state = GateState(
             jnp.asarray(scores, jnp.float32), jnp.asarray(last, jnp.int32), jnp.zeros(N)
         )
-        p_jax = np.asarray(
-            distribution(gate, state, jnp.asarray(margins, jnp.float32), jnp.int32(t), cfg)
+        p_jax, new = g.update(
+            state,
+            jnp.asarray(progress),
+            jnp.asarray(valid),
+            jnp.asarray(margins, jnp.float32),
+            jnp.int32(t),
         )
+        s_ref = reference.observe_progress(scores.astype(np.float32), progress, valid, t, 0.4)
         p_ref = reference.replay_distribution(
             gate,
-            scores.astype(np.float32),
+            s_ref.astype(np.float32),
             t - last,
             margins.astype(np.float32),
             t,
-            tau=0.1,
-            temperature=0.5,
-            staleness_coef=0.2,
+            tau=h["tau"],
+            temperature=h["temperature"],
+            staleness_coef=h["staleness"],
         )
-        np.testing.assert_allclose(p_jax, p_ref, rtol=2e-5, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(new.score), s_ref, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(p_jax), p_ref, rtol=2e-5, atol=1e-7)
+
+
+def test_observe_progress_is_an_ema_that_skips_void_pairs_and_round_1():
+    s = np.array([0.0, 1.0, -1.0])
+    prog = np.array([1.0, 1.0, 1.0])
+    valid = np.array([True, True, False])
+    np.testing.assert_array_equal(reference.observe_progress(s, prog, valid, 1, 0.5), s)
+    np.testing.assert_allclose(reference.observe_progress(s, prog, valid, 2, 0.5), [0.5, 1.0, -1.0])
+    # lam = 1 forgets the past: S = the newest progress where observed
+    np.testing.assert_allclose(reference.observe_progress(s, prog, valid, 9, 1.0), [1, 1, -1])
+
+
+def test_reference_gate_defaults_are_theory_defaults():
+    """The reference's keyword defaults equal theory.GATE_DEFAULTS (one definition)."""
+    scores = np.array([0.3, -0.1, 0.2, 0.0])
+    st_, m = np.array([1, 2, 3, 4]), np.zeros(4)
+    got = reference.replay_distribution("rank", scores, st_, m, 5)
+    want = reference.replay_distribution(
+        "rank",
+        scores,
+        st_,
+        m,
+        5,
+        tau=GATE_DEFAULTS["tau"],
+        temperature=GATE_DEFAULTS["temperature"],
+        staleness_coef=GATE_DEFAULTS["staleness"],
+    )
+    np.testing.assert_array_equal(got, want)
+    cfg = sim.make_config()
+    for k in ("lam", "tau", "temperature", "staleness"):
+        assert getattr(cfg, k) == GATE_DEFAULTS[k]
 
 
 def test_rank_gate_orders_by_score_and_mixes_staleness():

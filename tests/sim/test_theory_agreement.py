@@ -48,7 +48,7 @@ def test_L0_unconditional_outcome_probabilities_n2(first_round):
 
 
 def test_T1_first_round_heldout_and_train_drift(first_round):
-    student = dict(sim.STUDENTS["default"])
+    student = sim.STUDENTS["default"].fields()
     N = sim.make_config().N
     d_held = first_round.heldout_acc[..., 1] - first_round.heldout_acc[..., 0]
     d_train = first_round.train_acc[..., 1] - first_round.train_acc[..., 0]

@@ -1,6 +1,7 @@
 """L0: the pair channel, checked symbolically, by independent Monte Carlo, and at its edges."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +12,9 @@ from scipy import integrate
 from scipy.special import ndtr
 
 import theory
+from tests.theory import _l0_previous
 from theory import a_pair_expr
+from theory.l0_pairs import _two_level_direct, _two_level_grids
 
 
 def _mc_pairs_mean_field(rng, alpha, kappa, n, p, reps):
@@ -198,3 +201,112 @@ def test_L0_jax_matches_numpy():
     # d a_pair / d alpha = erf(kappa), traced through JAX
     g = jax.grad(theory.jax_pair_accuracy)(0.3, 1.0)
     assert float(g) == pytest.approx(math.erf(1.0), abs=1e-6)
+
+
+@pytest.mark.parametrize("n", [3, 4, 7, 12])
+@pytest.mark.parametrize("kappa", [0.0, 0.4, 1.5, 4.0])
+def test_L0_windowed_quadrature_matches_previous_full_range_quadrature(n, kappa):
+    Q = np.array([0.0, 0.1, 0.5, 0.83, 1.0])
+    assert (
+        np.abs(theory.two_level_J(kappa, n, Q) - _l0_previous.two_level_J(kappa, n, Q)).max() < 1e-9
+    )
+    q, m = np.array([0.2, 0.5, 0.3]), kappa * np.array([1.0, -1.0, 0.3])
+    new = theory.best_worst_class_probs(q, m, n)
+    assert np.abs(new - _l0_previous.best_worst_class_probs(q, m, n)).max() < 1e-9
+
+
+@pytest.mark.parametrize("n", [3, 20, 40])
+def test_L0_bernstein_and_direct_paths_agree(n):
+    """two_level_J's two routes (Bernstein sum for many Q, one quadrature per Q) agree."""
+    Q = np.linspace(0.0, 1.0, max(n, 40))  # at least n - 1 values: the Bernstein route
+    both = theory.two_level_J(1.3, n, Q)
+    assert np.abs(both - _two_level_direct(1.3, n, Q)).max() < 1e-10
+
+
+def _mean_field_by_order_statistics(alpha, kappa, n, p, reps, seed):
+    """L0 mean field by exact sampling of the best and worst of n scores, for any n.
+
+    The best is at quantile U_(n) = V^(1/n) (kept as its survival 1 - U_(n) for precision), the
+    worst at U_(n) (1 - W^(1/(n-1))); scores by bisection on the mixture cdf; given its score a
+    sample's class is the posterior q_c phi(x - m_c) / f(x). Returns a_pair and its SE.
+    """
+    rng = np.random.default_rng(seed)
+    v0 = rng.random(reps) < alpha  # the correct candidate's frozen verdict
+    q = np.stack(
+        [np.full(reps, p), np.full(reps, (1 - p) * (1 - alpha)), np.full(reps, (1 - p) * alpha)], 1
+    )
+    means = np.stack([np.where(v0, kappa, -kappa), np.full(reps, kappa), np.full(reps, -kappa)], 1)
+    surv_top = -np.expm1(np.log(rng.random(reps)) / n)
+    u_bottom = (1 - surv_top) * -np.expm1(np.log(rng.random(reps)) / (n - 1))
+
+    def solve(target, upper_tail):
+        lo, hi = np.full(reps, -60.0 - kappa), np.full(reps, 60.0 + kappa)
+        for _ in range(80):  # [-60 - kappa, 60 + kappa] halved to below 1e-20
+            mid = (lo + hi) / 2
+            if upper_tail:
+                above = (q * ndtr(means - mid[:, None])).sum(1) > target  # S(mid) > target
+            else:
+                above = (q * ndtr(mid[:, None] - means)).sum(1) < target  # F(mid) < target
+            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+        return (lo + hi) / 2
+
+    def posterior_correct(x):
+        dens = q * np.exp(-0.5 * (x[:, None] - means) ** 2)
+        return dens[:, 0] / dens.sum(1)
+
+    pb, pw = posterior_correct(solve(surv_top, True)), posterior_correct(solve(u_bottom, False))
+    right, wrong = pb * (1 - pw), pw * (1 - pb)
+    a = right.mean() / (right.mean() + wrong.mean())
+    resid = ((1 - a) * right - a * wrong) / (right.mean() + wrong.mean())
+    return a, resid.std(ddof=1) / math.sqrt(reps)
+
+
+@pytest.mark.parametrize(
+    "alpha, kappa, n, p",
+    [(0.3, 1.0, 10_000, 0.5), (0.7, 0.5, 1000, 0.2), (0.4, 2.0, 50, 0.6), (0.8, 0.2, 5, 0.3)],
+)
+def test_L0_general_n_against_exact_order_statistics_sampling(alpha, kappa, n, p):
+    est, se = _mean_field_by_order_statistics(alpha, kappa, n, p, 100_000, seed=n)
+    assert abs(theory.pair_accuracy(alpha, kappa, n, p) - est) <= 4 * se + 1e-9
+
+
+@pytest.mark.parametrize("n, p", [(3, 0.5), (5, 0.2), (12, 0.7)])
+@pytest.mark.parametrize("alpha", [0.1, 0.35, 0.8])
+def test_L0_general_n_kappa_limits(alpha, n, p):
+    """kappa -> inf: the noiseless enumeration; kappa = 0: 1/2 (scores carry no information)."""
+    limit = theory.pair_accuracy_noiseless(alpha, n, p)
+    for big in (40.0, 1e3, 1e6, 1e308):
+        assert theory.pair_accuracy(alpha, big, n, p) == pytest.approx(limit, abs=1e-12)
+    assert theory.pair_accuracy(alpha, 12.0, n, p) == pytest.approx(limit, abs=1e-9)
+    assert theory.pair_accuracy(alpha, 0.0, n, p) == pytest.approx(0.5, abs=1e-12)
+    assert theory.pair_accuracy(alpha, 1e-7, n, p) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_L0_quadrature_grid_does_not_grow_with_kappa_or_n():
+    shapes = {tuple(a.shape for a in _two_level_grids(k)[0, 1]) for k in (0.0, 3.0, 40.0)}
+    assert len(shapes) == 1
+    start = time.perf_counter()
+    for n, k in ((10_000, 1e300), (3, 1e6), (5000, 2.0)):
+        theory.pair_outcome_probs(0.3, k, n, 0.4)
+    assert time.perf_counter() - start < 30  # about 1 s on one core; the old grid took minutes
+
+
+def test_L0_n_is_bounded_with_a_clear_message():
+    with pytest.raises(ValueError, match=r"n must be an integer in \[2, 10000\], got 10001"):
+        theory.pair_accuracy(0.3, 1.0, 10_001)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        theory.pair_accuracy(0.3, 1.0, math.inf)
+    # functions that need thousands of masses Q use one Bernstein sum, so n <= 64 there
+    with pytest.raises(ValueError, match=r"n must be an integer in \[2, 64\], got 65"):
+        theory.expected_prompt_pair_probs(np.full(4, 0.25), 0.3, 1.0, 65)
+    with pytest.raises(ValueError, match=r"n must be an integer in \[2, 64\]"):
+        theory.first_round_drift_estimate(0.3, 1.0, theory.get_student("default"), n=100)
+
+
+@given(st.floats(0, 1), st.floats(0, 50))
+def test_L0_n2_numpy_form_is_the_sympy_derivation(alpha, kappa):
+    a, k = sorted(a_pair_expr().free_symbols, key=lambda s: s.name)
+    derived = sp.lambdify((a, k), a_pair_expr(derive=True), "mpmath")
+    assert theory.pair_accuracy(alpha, kappa) == pytest.approx(
+        float(derived(alpha, kappa)), abs=1e-12
+    )
