@@ -51,6 +51,7 @@ the measure's kappa-free chance level.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -261,7 +262,16 @@ def measure_range(
 
 
 def _alpha_at(st: dict[str, Any], value: float, kappas: np.ndarray) -> np.ndarray:
-    """Alpha with measure = value at each kappa (bisection, vectorised); NaN where unreachable."""
+    """Alpha with measure = value at each kappa; NaN where unreachable.
+
+    Selection and n = 2 pair: bisection vectorised over kappa. The n > 2 pair measure builds one
+    quadrature per kappa (theory.l0_pairs), so there each distinct (clamped) kappa is solved on
+    its own with alpha vectorised: a 1025-point grid, then a 65-point grid inside the bracket.
+    """
+    if st["measure"] == "pair" and st["n"] > 2:
+        clamped = np.minimum(kappas, _PAIR_KAPPA_SAT)
+        uniq, inv = np.unique(clamped, return_inverse=True)
+        return np.array([_alpha_at_one(st, value, float(k)) for k in uniq])[inv]
     lo_v = np.asarray(_evaluate(st, np.zeros(kappas.shape), kappas))
     hi_v = np.asarray(_evaluate(st, np.ones(kappas.shape), kappas))
     a_lo, a_hi = np.zeros(kappas.shape), np.ones(kappas.shape)
@@ -273,6 +283,20 @@ def _alpha_at(st: dict[str, Any], value: float, kappas: np.ndarray) -> np.ndarra
     flat = np.abs(hi_v - lo_v) <= _AT_TOL  # kappa = 0: the measure does not see alpha
     reach = (value >= lo_v - _AT_TOL) & (value <= hi_v + _AT_TOL) & ~flat
     return np.where(reach, alpha, np.nan)
+
+
+def _alpha_at_one(st: dict[str, Any], value: float, kappa: float) -> float:
+    """One kappa, alpha vectorised: bracket on a fine grid, refine, interpolate linearly."""
+    a = np.linspace(0.0, 1.0, 1025)
+    v = np.asarray(_evaluate(st, a, kappa))
+    if v[-1] - v[0] <= _AT_TOL or not v[0] - _AT_TOL <= value <= v[-1] + _AT_TOL:
+        return math.nan
+    j = int(np.clip(np.searchsorted(v, value), 1, a.size - 1))
+    a = np.linspace(a[j - 1], a[j], 65)  # refine inside the bracket
+    v = np.maximum.accumulate(np.asarray(_evaluate(st, a, kappa)))
+    j = int(np.clip(np.searchsorted(v, value), 1, a.size - 1))
+    w = 0.0 if v[j] == v[j - 1] else (value - v[j - 1]) / (v[j] - v[j - 1])
+    return float(a[j - 1] + min(max(w, 0.0), 1.0) * (a[j] - a[j - 1]))
 
 
 def equivalent_alpha(

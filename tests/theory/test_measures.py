@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
@@ -262,6 +262,7 @@ def test_T1_selection_threshold_below_half_for_weak_students():
         assert 0.35 < lo <= hi < 0.41
 
 
+@settings(max_examples=15)  # the n > 2 pair's hull needs one L0 quadrature per kappa
 @given(_SETTINGS, st.floats(0.01, 0.99), st.one_of(st.floats(0.1, 10), st.just(math.inf)))
 def test_T1_equivalent_alpha_inverts_measure(setting, alpha, kappa):
     measure, kw = setting
@@ -457,3 +458,13 @@ def test_cli_rubric_accuracy_bad_input_one_line(capsys, argv, word):
     assert _main(["predict", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and word in err and "Traceback" not in err
+
+
+def test_T1_pair_n4_inverse_and_hull():
+    """The n > 2 pair measure (theory.l0_pairs' quadrature, one per kappa) inverts too."""
+    kw = {"n": 4, "p_correct": 0.4}
+    v = measure_value(0.3, 1.3, "pair", **kw)
+    assert equivalent_alpha(v, "pair", kappa=1.3, **kw) == pytest.approx(0.3, abs=1e-6)
+    lo, hi = equivalent_alpha(v, "pair", **kw)
+    assert lo == 0.0 and 0.3 <= hi < 0.5
+    assert side(v, "pair", **kw) == "below"
