@@ -1,29 +1,37 @@
-"""Measured vs predicted: a verifier's audited (alpha_hat, kappa_hat) through theory vs the loop.
+"""Measured vs predicted, on every run: the comparison report of a loop's own logs.
 
-The verifier scores every candidate answer of a rubric-labelled calibration split;
-``empirical.audit.fit_verifier`` estimates (alpha, kappa) with confidence intervals; theory's L0
-gives the pair accuracy a_pair and T1 the predicted sign of the held-out change, sign(a_pair - 1/2)
-(firm only when the whole confidence box of (alpha, kappa) gives the same sign). T1's magnitude
-(eta beta / 2)(2 a_pair - 1) M holds for the linear-softmax student only; for a VLM we report the
-drift factor 2 a_pair - 1, which theory says the change is proportional to across verifiers.
+From the run's logged samples (every sample's verifier score and rubric label,
+``samples/round-TTTT.jsonl``): the verifier's (alpha_hat, kappa_hat) with intervals, fitted by
+``empirical.audit.fit_verifier`` on round 1's samples (the student's own answers at theta0:
+calibration where the loop will use the verifier); theory's verdict at that estimate
+(``theory.predict``: L0's a_pair, T1's drift sign and factor 2 a_pair - 1); the measured pair
+orientation (right / (right + wrong) among mixed pairs, L0's a_pair as the loop saw it); the three
+rubric-accuracy measures a team can compute (verdict = alpha_hat, pair, selection = the
+verifier's top sample is rubric-correct among questions with a correct sample; each with its
+threshold, ``theory.measures``); the held-out change (final, worst, drift per round); the DPO
+loss trend (T4: it falls whether the run improves or regresses). ``compare_seeds`` pools the
+reports of several seeds into means with run-to-run 95% t-intervals: the spread that decides
+whether a measured sign is real (held-out sampling noise inside one run is 4x smaller).
+
+T1's magnitude (eta beta / 2)(2 a_pair - 1) M holds for the linear-softmax student only; for a
+VLM theory predicts the sign and that the drift is proportional to 2 a_pair - 1 across
+verifiers (``drift_per_factor`` = measured drift / (2 a_pair - 1) should agree across them).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from empirical.audit import fit_verifier
 from empirical.data import LETTERS, Question, rubric
-
-
-def _pair_accuracy():
-    try:
-        from theory import pair_accuracy
-    except ImportError:
-        from theory.pairs import pair_accuracy
-    return pair_accuracy
+from empirical.loop import read_samples
+from theory import predict
+from theory.measures import measure_threshold, selection_accuracy
 
 
 def calibration_scores(
@@ -52,103 +60,281 @@ def calibration_scores(
     return np.asarray(scores, float), np.asarray(labels, int), ids
 
 
-def predict_sign(alpha: float, kappa: float, alpha_ci, kappa_ci, *, n: int, p_correct: float):
-    """T1 via L0: a_pair at the estimate and the sign that the whole CI box agrees on (0 if not)."""
-    pair_accuracy = _pair_accuracy()
+def predict_sign(
+    alpha: float,
+    kappa: float,
+    alpha_ci,
+    kappa_ci,
+    *,
+    n: int,
+    p_correct: float,
+    gate: str = "uniform",
+) -> tuple[float, int, int]:
+    """T1 via L0, through theory's one verdict (``theory.predict``): a_pair at the estimate,
+    the predicted drift sign there, and the sign the whole CI box agrees on (0 if not)."""
     p = float(np.clip(p_correct, 1e-3, 1 - 1e-3))
-    a_pair = float(pair_accuracy(alpha, kappa, n=n, p_correct=p))
-    corners = [
-        float(pair_accuracy(a, k, n=n, p_correct=p))
+    est = predict(alpha, kappa, n=n, gate=gate, p_correct=p)
+    corners = {
+        predict(a, k, n=n, gate=gate, p_correct=p)["drift_sign"]
         for a in (alpha_ci[0], alpha_ci[1])
         for k in (kappa_ci[0], kappa_ci[1])
-    ]
-    signs = {int(np.sign(c - 0.5)) for c in corners}
-    firm = signs.pop() if len(signs) == 1 else 0
-    return a_pair, int(np.sign(a_pair - 0.5)), firm
+    }
+    firm = corners.pop() if len(corners) == 1 else 0
+    return float(est["a_pair"]), int(est["drift_sign"]), int(firm)
 
 
-def compare_run(
-    spec: str, verifier: Any, calib: Sequence[Question], log: list[dict], *, n: int, seed: int = 0
-) -> dict:
-    """One row of the comparison table from a finished loop log."""
-    from empirical.audit import fit_verifier
+def _slope(y: Sequence[float]) -> float | None:
+    """Least-squares slope of y against its index (per round)."""
+    y = np.asarray([v for v in y if v is not None], float)
+    if y.size < 2:
+        return None
+    x = np.arange(y.size, dtype=float)
+    return float(np.polyfit(x, y, 1)[0])
 
-    s, lab, ids = calibration_scores(verifier, calib, seed=seed)
-    fit = fit_verifier(s, lab, candidate_ids=ids)
-    key = "heldout_p_correct" if log[0].get("heldout_p_correct") is not None else "heldout_acc"
-    start, end = log[0][key], log[-1][key]
-    worst = min(r[key] for r in log)
-    per0 = log[0].get("heldout_p_correct_per_question")
-    per1 = log[-1].get("heldout_p_correct_per_question")
-    # SE of the held-out change over questions (paired): the held-out sampling noise
-    se = (
-        float(np.std(np.subtract(per1, per0), ddof=1) / np.sqrt(len(per0)))
-        if per0 and per1 and len(per0) > 1
-        else None
-    )
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def selection_measure(samples: Sequence[dict]) -> dict[str, float | int | None]:
+    """Selection accuracy from logged samples: per (round, question), is the top-scored sample
+    rubric-correct, among questions with at least one correct sample; and the chance level of
+    a random pick among the same questions (mean share of correct samples)."""
+    groups: dict[tuple, list[tuple[float, int]]] = {}
+    for r in samples:
+        groups.setdefault((r["round"], r["question_id"]), []).append((r["score"], r["label"]))
+    hit, chance, m = 0, 0.0, 0
+    for items in groups.values():
+        labels = [lab for _, lab in items]
+        if not any(labels):
+            continue
+        top = max(range(len(items)), key=lambda i: items[i][0])
+        hit += labels[top]
+        chance += float(np.mean(labels))
+        m += 1
+    return {
+        "selection_accuracy": hit / m if m else None,
+        "selection_chance": chance / m if m else None,
+        "questions_with_a_correct_sample": m,
+    }
+
+
+def _orientation(rows: Sequence[dict]) -> float | None:
+    right = sum(r["pairs"]["right"] for r in rows)
+    wrong = sum(r["pairs"]["wrong"] for r in rows)
+    return right / (right + wrong) if right + wrong else None
+
+
+def run_report(
+    out: str | Path,
+    log: list[dict],
+    *,
+    n: int,
+    gate: str = "uniform",
+    spec: str = "",
+    K: int | None = None,
+) -> dict[str, Any]:
+    """The comparison report of one finished run (its folder and log)."""
+    samples = read_samples(out)
+    first = [r for r in samples if r["round"] == 1]
+    if not first:
+        raise ValueError(f"{out}: no logged samples of round 1")
+    scores = np.array([r["score"] for r in first])
+    labels = np.array([r["label"] for r in first])
+    ids = [f"{r['question_id']}\x1f{r['candidate_id']}" for r in first]
+    fit = fit_verifier(scores, labels, candidate_ids=ids)
+    p0 = float(np.clip(labels.mean(), 1e-3, 1 - 1e-3))
     a_pair, sign_est, sign_firm = predict_sign(
-        fit.alpha, fit.kappa, fit.alpha_ci, fit.kappa_ci, n=n, p_correct=start
+        fit.alpha, fit.kappa, fit.alpha_ci, fit.kappa_ci, n=n, p_correct=p0, gate=gate
     )
-    trained = [r["dpo_loss_trained"] for r in log[1:] if r.get("dpo_loss_trained") is not None]
-    fresh = [r["dpo_loss_fresh"] for r in log[1:] if r.get("dpo_loss_fresh") is not None]
+    key = "heldout_p_correct" if log[0].get("heldout_p_correct") is not None else "heldout_acc"
+    curve = [r[key] for r in log]
+    start = curve[0]
+    fresh = [r.get("dpo_loss_fresh") for r in log[1:]]
     drops = [
         r["dpo_loss_trained"] - r["dpo_loss_trained_after"]
         for r in log[1:]
-        if r.get("dpo_loss_trained") is not None
+        if r.get("dpo_loss_trained") is not None and r.get("dpo_loss_trained_after") is not None
     ]
-    pairs = {
-        k: sum(r["pairs"][k] for r in log[1:]) for k in ("right", "wrong", "unoriented", "void")
-    }
+    a_meas1 = _orientation(log[1:2])
+    sel1 = selection_measure(first)
+    kappa_for_measures = min(fit.kappa, 8.0)
+    sel_pred = float(selection_accuracy(fit.alpha, kappa_for_measures, n=n, K=K, p_correct=p0))
+    sel_thr = measure_threshold("selection", n=n, K=K, p_correct=p0, kappa=kappa_for_measures)
+    cfg_path = Path(out) / "config.json"
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    B = int(cfg.get("batch", 1))
+    drift = _slope(curve)
+    early = max(1, (len(curve) - 1) // 4)
     return {
         "verifier": spec,
-        "alpha_hat": fit.alpha,
-        "alpha_ci": list(fit.alpha_ci),
-        "kappa_hat": fit.kappa,
-        "kappa_ci": list(fit.kappa_ci),
-        "a_pair": a_pair,
-        "drift_factor": 2 * a_pair - 1,
-        "predicted_sign": sign_est,
-        "predicted_sign_firm": sign_firm,
-        "metric": key,
-        "heldout_start": start,
-        "heldout_end": end,
-        "measured_change": end - start,
-        "measured_change_se": se,
-        "worst_change": worst - start,
-        "measured_sign": int(np.sign(end - start)),
-        "heldout_acc_change": (
-            log[-1]["heldout_acc"] - log[0]["heldout_acc"]
-            if log[0].get("heldout_acc") is not None
-            else None
-        ),
-        "dpo_loss_first": fresh[0] if fresh else None,
-        "dpo_loss_last": fresh[-1] if fresh else None,
-        "dpo_loss_change": (fresh[-1] - fresh[0]) if fresh else None,
-        "dpo_loss_trained_first": trained[0] if trained else None,
-        "dpo_loss_trained_last": trained[-1] if trained else None,
-        "dpo_loss_step_drop_mean": float(np.mean(drops)) if drops else None,
-        "pairs": pairs,
         "rounds": len(log) - 1,
+        "metric": key,
+        "fit": {
+            "alpha_hat": fit.alpha,
+            "alpha_ci": list(fit.alpha_ci),
+            "kappa_hat": fit.kappa,
+            "kappa_ci": list(fit.kappa_ci),
+            "n_scores": fit.n_scores,
+            "on": "round-1 samples (the student's own answers at theta0)",
+        },
+        "p_correct_start": p0,
+        "predicted": {
+            "a_pair": a_pair,
+            "drift_factor": 2 * a_pair - 1,
+            "sign": sign_est,
+            "sign_firm": sign_firm,
+            "selection_accuracy": sel_pred,
+        },
+        "measured": {
+            "a_pair_round1": a_meas1,
+            "a_pair_all_rounds": _orientation(log[1:]),
+            "drift_factor_round1": None if a_meas1 is None else 2 * a_meas1 - 1,
+            "pairs": {
+                k: sum(r["pairs"][k] for r in log[1:])
+                for k in ("right", "wrong", "unoriented", "void")
+            },
+        },
+        "measures": {
+            "verdict": {"value": fit.alpha, "ci": list(fit.alpha_ci), "threshold": 0.5},
+            "pair": {"value": a_meas1, "predicted": a_pair, "threshold": 0.5},
+            "selection": {
+                "value": sel1["selection_accuracy"],
+                "predicted": sel_pred,
+                "threshold": float(sel_thr),
+                "chance": sel1["selection_chance"],
+                "questions": sel1["questions_with_a_correct_sample"],
+            },
+        },
+        "heldout": {
+            "start": start,
+            "end": curve[-1],
+            "change": curve[-1] - start,
+            "worst_change": min(curve) - start,
+            "early_change": curve[early] - start,
+            "drift_per_round": drift,
+            "drift_per_factor": _ratio(drift, 2 * a_pair - 1) if drift is not None else None,
+            "curve": curve,
+        },
+        "dpo_loss": {
+            "fresh_first": fresh[0],
+            "fresh_last": fresh[-1],
+            "fresh_slope_per_round": _slope(fresh),
+            "step_drop_mean": float(np.mean(drops)) if drops else None,
+        },
+        "train": {
+            "step_norm": cfg.get("step_norm"),
+            "step_norm_rule": "batch: sum_x (count_x / B) l_x, void draws count in B (the "
+            "simulator's step, paper/model.md); pairs: divided by the non-void draws (TRL)",
+            "void_draw_fraction": _mean([r["train"]["draws_void"] / B for r in log[1:]]),
+            "grad_norm_mean": _mean([r["train"]["grad_norm"] for r in log[1:]]),
+        },
+        "seconds": {
+            k: _mean([r["seconds"][k] for r in log[1:]])
+            for k in ("total", "sample", "score", "train", "evaluate")
+        },
     }
 
 
-def format_table(runs: Sequence[dict]) -> str:
-    """The comparison as a plain-text table."""
+def _mean(xs: Sequence[float | None]) -> float | None:
+    v = [x for x in xs if x is not None]
+    return float(np.mean(v)) if v else None
+
+
+def interval(values: Sequence[float | None], level: float = 0.95) -> dict[str, Any]:
+    """Mean over seeds with its run-to-run SD and Student-t interval."""
+    from scipy.special import stdtrit
+
+    v = np.asarray([x for x in values if x is not None], float)
+    if v.size == 0:
+        return {"mean": None, "sd": None, "ci": [None, None], "seeds": 0, "values": []}
+    m = float(v.mean())
+    if v.size < 2:
+        return {"mean": m, "sd": None, "ci": [None, None], "seeds": 1, "values": v.tolist()}
+    sd = float(v.std(ddof=1))
+    half = float(stdtrit(v.size - 1, 0.5 + level / 2)) * sd / np.sqrt(v.size)
+    return {
+        "mean": m,
+        "sd": sd,
+        "ci": [m - half, m + half],
+        "seeds": int(v.size),
+        "values": v.tolist(),
+    }
+
+
+_POOLED = {
+    "heldout_change": ("heldout", "change"),
+    "heldout_worst_change": ("heldout", "worst_change"),
+    "drift_per_round": ("heldout", "drift_per_round"),
+    "drift_per_factor": ("heldout", "drift_per_factor"),
+    "a_pair_predicted": ("predicted", "a_pair"),
+    "a_pair_measured": ("measured", "a_pair_round1"),
+    "drift_factor_predicted": ("predicted", "drift_factor"),
+    "alpha_hat": ("fit", "alpha_hat"),
+    "kappa_hat": ("fit", "kappa_hat"),
+    "selection_accuracy": ("measures", "selection", "value"),
+    "selection_predicted": ("measures", "selection", "predicted"),
+    "selection_threshold": ("measures", "selection", "threshold"),
+    "dpo_loss_slope": ("dpo_loss", "fresh_slope_per_round"),
+    "dpo_loss_step_drop": ("dpo_loss", "step_drop_mean"),
+}
+
+
+def _get(rep: dict, path: tuple[str, ...]) -> Any:
+    for k in path:
+        rep = rep.get(k) if isinstance(rep, dict) else None
+    return rep
+
+
+def compare_seeds(spec: str, reports: Sequence[dict]) -> dict[str, Any]:
+    """One verifier's reports over seeds: means with run-to-run intervals, and the verdict."""
+    pooled = {k: interval([_get(r, p) for r in reports]) for k, p in _POOLED.items()}
+    ch = pooled["heldout_change"]
+    lo, hi = ch["ci"]
+    measured_sign = 0 if lo is None or lo <= 0 <= hi else (1 if lo > 0 else -1)
+    firm = {r["predicted"]["sign_firm"] for r in reports}
+    signs = {int(np.sign(v)) for v in ch["values"]}
+    return {
+        "verifier": spec,
+        "seeds": len(reports),
+        "pooled": pooled,
+        "predicted_sign_firm": firm.pop() if len(firm) == 1 else 0,
+        "measured_sign": measured_sign,
+        "measured_sign_rule": "sign of the held-out change when its 95% run-to-run t-interval "
+        "excludes 0, else 0",
+        "sign_in_every_seed": signs.pop() if len(signs) == 1 else 0,
+        "runs": list(reports),
+    }
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    """The pooled comparison of several verifiers as a plain-text table."""
+
+    def cell(iv: dict, fmt: str = "+.3f") -> str:
+        if iv["mean"] is None:
+            return "n/a"
+        if iv["ci"][0] is None:
+            return format(iv["mean"], fmt)
+        return f"{iv['mean']:{fmt}} [{iv['ci'][0]:{fmt}},{iv['ci'][1]:{fmt}}]"
+
     head = (
-        f"{'verifier':<20} {'alpha_hat [CI]':<20} {'kappa_hat [CI]':<20} {'a_pair':>6} "
-        f"{'pred':>5} {'d_heldout (SE)':>15} {'worst':>7} {'d_loss':>7} {'right/wrong':>11}"
+        f"{'verifier':<20} {'alpha_hat':>18} {'a_pair pred':>11} {'a_pair meas':>24} "
+        f"{'sel (thr)':>12} {'pred':>4} {'d_heldout [95% over seeds]':>28} {'meas':>4} "
+        f"{'d_loss/round':>12}"
     )
     lines = [head, "-" * len(head)]
-    for r in runs:
-        a = f"{r['alpha_hat']:.2f} [{r['alpha_ci'][0]:.2f},{r['alpha_ci'][1]:.2f}]"
-        k = f"{r['kappa_hat']:.2f} [{r['kappa_ci'][0]:.2f},{r['kappa_ci'][1]:.2f}]"
+    for r in rows:
+        p = r["pooled"]
         pred = {1: "+", -1: "-", 0: "0?"}[r["predicted_sign_firm"]]
-        dl = r["dpo_loss_change"]
+        meas = {1: "+", -1: "-", 0: "0?"}[r["measured_sign"]]
+        sel = p["selection_accuracy"]["mean"]
+        thr = p["selection_threshold"]["mean"]
+        sel_s = "n/a" if sel is None else f"{sel:.2f} ({thr:.2f})"
+        dl = p["dpo_loss_slope"]["mean"]
         lines.append(
-            f"{r['verifier']:<20} {a:<20} {k:<20} {r['a_pair']:>6.3f} {pred:>5} "
-            f"{r['measured_change']:>+7.3f} ({r['measured_change_se'] or float('nan'):.3f})"
-            f" {r['worst_change']:>+7.3f} "
-            f"{(dl if dl is not None else float('nan')):>+7.3f} "
-            f"{r['pairs']['right']:>5}/{r['pairs']['wrong']:<5}"
+            f"{r['verifier']:<20} {cell(p['alpha_hat'], '.2f'):>18} "
+            f"{p['a_pair_predicted']['mean']:>11.3f} {cell(p['a_pair_measured'], '.3f'):>24} "
+            f"{sel_s:>12} {pred:>4} {cell(p['heldout_change']):>28} {meas:>4} "
+            f"{(dl if dl is not None else float('nan')):>+12.4f}"
         )
     return "\n".join(lines)

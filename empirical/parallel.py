@@ -30,12 +30,15 @@ def local_device() -> str | None:
 
 
 def init() -> None:
-    """Join the process group (gloo on CPU, nccl on GPU) when there is more than one process."""
-    import torch
+    """Join the process group when there is more than one process, through accelerate's
+    ``PartialState`` (nccl on GPUs, gloo on CPUs; ``accelerate launch`` and ``torchrun`` set the
+    environment it reads)."""
     import torch.distributed as dist
 
     if world()[1] > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        from accelerate import PartialState
+
+        PartialState()
 
 
 def active() -> bool:
@@ -83,14 +86,36 @@ def my_chunks(n: int, size: int) -> Sequence[tuple[int, int, int]]:
     return chunks[dist.get_rank() :: dist.get_world_size()]
 
 
-def all_reduce_grads(params: Sequence[Any]) -> None:
-    """Sum gradients over ranks (each rank's loss already carries its global weights)."""
+def all_reduce_grads(params: Sequence[Any], bucket_mb: float = 25.0) -> None:
+    """Sum gradients over ranks (each rank's loss already carries its global weights), one
+    all-reduce per bucket of about ``bucket_mb`` MB of flattened gradients."""
     if not active():
         return
     import torch
     import torch.distributed as dist
 
+    grads = []
     for p in params:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
-        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+        grads.append(p.grad)
+    cap = int(bucket_mb * 2**20)
+    bucket: list[Any] = []
+    size = 0
+    for g in [*grads, None]:
+        if g is not None and (
+            not bucket
+            or (size + g.numel() * g.element_size() <= cap and g.dtype == bucket[0].dtype)
+        ):
+            bucket.append(g)
+            size += g.numel() * g.element_size()
+            continue
+        if bucket:
+            flat = torch.cat([b.reshape(-1) for b in bucket])
+            dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+            offset = 0
+            for b in bucket:
+                b.copy_(flat[offset : offset + b.numel()].view_as(b))
+                offset += b.numel()
+        bucket = [] if g is None else [g]
+        size = 0 if g is None else g.numel() * g.element_size()

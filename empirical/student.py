@@ -16,13 +16,16 @@ the completion mask, as TRL's DPO trainer does.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 IMAGE_TOKEN = "<|image_pad|>"
+DTYPES = ("float32", "bfloat16")
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
 def _torch():
@@ -55,6 +58,9 @@ class Student:
     pad_token_id: int
     path: str
     lora: bool = False
+    compute_dtype: str = "float32"  # "bfloat16": forward passes under bf16 autocast
+    storage_dtype: Any = None  # dtype of frozen copies (the reference model)
+    vision_cache: bool = True  # reuse a frozen vision tower's outputs across passes
     extra: dict = field(default_factory=dict)
 
     def chat_text(self, question: str, n_images: int) -> str:
@@ -110,16 +116,24 @@ def load_student(
     dtype: str | None = None,
     lora: bool = False,
     lora_rank: int = 16,
+    lora_alpha: float | None = None,
+    lora_targets: Sequence[str] = LORA_TARGETS,
+    lora_seed: int = 0,
+    gradient_checkpointing: bool = False,
     trainable: bool = True,
 ) -> Student:
-    """Load a Qwen-VL student from a local directory (bf16 on GPU, float32 on CPU).
+    """Load a Qwen-VL student from a local directory.
 
     Args:
         path: local checkpoint directory (config.json, weights, tokenizer, preprocessor).
         device: "cpu", "cuda", "cuda:1"...; default cuda when available.
-        dtype: "float32" or "bfloat16"; default bfloat16 on GPU, float32 on CPU.
+        dtype: "float32", or "bfloat16" (mixed precision: trainable weights float32, frozen
+            ones stored in bf16, forward passes under bf16 autocast); default bfloat16 on GPU,
+            float32 on CPU.
         lora: wrap the model with a peft LoRA adapter (needs the ``lora`` extra).
-        lora_rank: LoRA rank.
+        lora_rank, lora_alpha, lora_targets: the adapter (alpha defaults to 2 * rank).
+        lora_seed: seeds the adapter's initialisation (the run's ``--seed``).
+        gradient_checkpointing: recompute activations in the backward pass (less memory).
         trainable: put the model in train mode with gradients on (False: eval, frozen).
     """
     p = Path(path)
@@ -135,9 +149,11 @@ def load_student(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype is None:
         dtype = "float32" if str(device).startswith("cpu") else "bfloat16"
-    if dtype not in ("float32", "bfloat16"):
-        raise ValueError(f"dtype must be float32 or bfloat16, got {dtype!r}")
-    tdtype = getattr(torch, dtype)
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    storage = getattr(torch, dtype)
+    # full fine-tuning keeps float32 master weights; frozen weights may stay in bf16
+    tdtype = torch.float32 if trainable and not lora else storage
     processor = None
     if is_torchvision_available():
         from transformers import AutoProcessor
@@ -170,15 +186,23 @@ def load_student(
             raise ValueError("--lora needs peft: pip install 'selfdpo[lora]'") from exc
         cfg = peft.LoraConfig(
             r=lora_rank,
-            lora_alpha=2 * lora_rank,
-            target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+            lora_alpha=2 * lora_rank if lora_alpha is None else lora_alpha,
+            target_modules=list(lora_targets),
             lora_dropout=0.0,
         )
+        torch.manual_seed(lora_seed)  # the adapter's random init is part of the run's seed
         model = peft.get_peft_model(model, cfg)
+        for prm in model.parameters():
+            if prm.requires_grad:  # adapters train in float32 (master weights)
+                prm.data = prm.data.float()
     model.train(trainable)
     for prm in model.parameters():
         if not lora:
             prm.requires_grad_(trainable)
+    if gradient_checkpointing and trainable:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if lora:
+            model.enable_input_require_grads()
     # no dropout randomness: DPO log-probs are deterministic functions of theta
     for mod in model.modules():
         if isinstance(mod, torch.nn.Dropout):
@@ -194,6 +218,8 @@ def load_student(
         processor=processor,
         device=torch.device(device),
         dtype=tdtype,
+        compute_dtype=dtype,
+        storage_dtype=storage,
         image_token_id=int(image_token_id),
         eos_token_ids=eos_ids,
         pad_token_id=int(pad),
@@ -206,11 +232,14 @@ def collate(
     student: Student,
     prompts: Sequence[Prompt],
     completions: Sequence[Sequence[int]] | None = None,
+    *,
+    image_features: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Left-padded batch of prompt (+ completion) rows with the completion mask.
 
     Returns model inputs plus ``completion_mask`` (1 on completion tokens) when completions
-    are given.
+    are given. With ``image_features`` (one tensor per image, in batch order: the vision
+    tower's cached output) the images are passed as precomputed features, not pixels.
     """
     torch = _torch()
     rows, cmask = [], []
@@ -229,15 +258,56 @@ def collate(
     batch: dict[str, Any] = {"input_ids": ids, "attention_mask": att}
     pvs = [pr.pixel_values for pr in prompts if pr.pixel_values is not None]
     if pvs:
-        batch["pixel_values"] = torch.cat(pvs, 0).to(student.dtype)
+        if image_features is None:
+            batch["pixel_values"] = torch.cat(pvs, 0).to(student.dtype)
         batch["image_grid_thw"] = torch.cat(
             [pr.image_grid_thw for pr in prompts if pr.image_grid_thw is not None], 0
         )
         batch["mm_token_type_ids"] = (ids == student.image_token_id).long()
     batch = {k: v.to(student.device) for k, v in batch.items()}
+    if pvs and image_features is not None:
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        feats = BaseModelOutputWithPooling(pooler_output=tuple(image_features))
+        batch["mm_encoder_outputs"] = {"image": feats}
     if completions is not None:
         batch["completion_mask"] = cm.to(student.device)
     return batch
+
+
+def _vision_tower(model: Any) -> Any:
+    base = _generating_model(model)
+    return getattr(getattr(base, "model", base), "visual", None)
+
+
+def vision_is_frozen(model: Any) -> bool:
+    """True when the model's vision tower has no trainable weight (its outputs are fixed)."""
+    tower = _vision_tower(model)
+    return tower is not None and not any(p.requires_grad for p in tower.parameters())
+
+
+def image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
+    """The vision tower's output for each of ``prompt``'s images, computed once per (model,
+    prompt) and kept while the run lasts (only for a frozen tower: ``vision_is_frozen``).
+
+    Each prompt's images go through the tower alone, so the features do not depend on which
+    other prompts share a batch (a resumed run computes the same numbers).
+    """
+    torch = _torch()
+    cache = student.extra.setdefault("vision_cache", {})
+    key = (id(model), id(prompt))
+    hit = cache.get(key)
+    if hit is not None and hit[0] is prompt and hit[1] is model:
+        return hit[2]
+    with torch.no_grad(), autocast(student):
+        out = model.get_image_features(
+            prompt.pixel_values.to(student.device, student.dtype),
+            prompt.image_grid_thw.to(student.device),
+            return_dict=True,
+        )
+    feats = [f.detach() for f in out.pooler_output]
+    cache[key] = (prompt, model, feats)
+    return feats
 
 
 def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
@@ -263,7 +333,16 @@ def completion_logprobs(
 ) -> Any:
     """Summed log-prob of each completion given its prompt, shape (B,), differentiable."""
     model = student.model if model is None else model
-    batch = collate(student, prompts, completions)
+    feats = None
+    if student.vision_cache and any(p.pixel_values is not None for p in prompts):
+        if vision_is_frozen(model):
+            feats = [
+                f
+                for p in prompts
+                if p.pixel_values is not None
+                for f in image_features(student, model, p)
+            ]
+    batch = collate(student, prompts, completions, image_features=feats)
     cmask = batch.pop("completion_mask")
     keep = max(len(c) for c in completions) + 1
     # rows are left-padded, so every completion lies in the last `keep` positions
@@ -306,8 +385,16 @@ def sample_answers(
     if greedy:
         gen_kw.update(do_sample=False, num_return_sequences=1)
     else:
+        # explicit neutral values: a None would be filled from a generation config
         gen_kw.update(
-            do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=n
+            do_sample=True,
+            temperature=temperature,
+            top_k=0,
+            top_p=1.0,
+            min_p=None,
+            typical_p=1.0,
+            repetition_penalty=1.0,
+            num_return_sequences=n,
         )
     # a completion never contains vision placeholders (they would need image features)
     vision = [
@@ -322,7 +409,8 @@ def sample_answers(
         chunk = prompts[start:end]
         torch.manual_seed(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
         batch = collate(student, chunk)
-        seqs = model.generate(**batch, **gen_kw)
+        with autocast(student):
+            seqs = model.generate(**batch, **gen_kw)
         new = seqs[:, batch["input_ids"].shape[1] :].tolist()
         res = []
         for i in range(len(chunk)):
@@ -330,10 +418,44 @@ def sample_answers(
             res.append([_cut(r, student.eos_token_ids, student.pad_token_id) for r in rows])
         return res
 
-    with torch.no_grad():
+    with torch.no_grad(), neutral_generation_config(model):
         parts = parallel.map_chunks(run_chunk, len(prompts), batch_size)
     model.train(was_training)
     return [comps for part in parts for comps in part]
+
+
+def _generating_model(model: Any) -> Any:
+    """The module whose ``generation_config`` ``generate`` reads (the base of a peft model)."""
+    get = getattr(model, "get_base_model", None)
+    return get() if callable(get) else model
+
+
+@contextlib.contextmanager
+def neutral_generation_config(model: Any) -> Iterator[None]:
+    """Sample from the model's own distribution: the checkpoint's generation config (which may
+    carry repetition_penalty, top_k, top_p, min_length...) is replaced by a fresh one for the
+    call, so only the arguments ``sample_answers`` passes shape the samples."""
+    from transformers import GenerationConfig
+
+    m = _generating_model(model)
+    saved = m.generation_config
+    m.generation_config = GenerationConfig(
+        eos_token_id=saved.eos_token_id, pad_token_id=saved.pad_token_id
+    )
+    try:
+        yield
+    finally:
+        m.generation_config = saved
+
+
+def autocast(student: Student):
+    """bf16 autocast on the student's device when it runs in mixed precision (else a no-op)."""
+    torch = _torch()
+    return torch.autocast(
+        device_type=student.device.type,
+        dtype=torch.bfloat16,
+        enabled=student.compute_dtype == "bfloat16",
+    )
 
 
 def _cut(row: Sequence[int], eos: Sequence[int], pad: int) -> tuple[int, ...]:

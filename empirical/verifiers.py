@@ -68,13 +68,17 @@ JUDGE_PROMPT = (
 class JudgeVerifier:
     """A second local VLM: score = log-odds of "yes" as its next token after the judge prompt."""
 
-    def __init__(self, judge: Any, batch_size: int = 8):
+    def __init__(self, judge: Any, batch_size: int = 8, prompt: str = JUDGE_PROMPT):
         self.judge = judge
         self.batch_size = batch_size
+        self.prompt = prompt
         tok = judge.tokenizer
         self.yes_ids = self._first_ids(tok, ("yes", "Yes", " yes", " Yes"))
         if not self.yes_ids:
             raise ValueError("judge tokenizer has no token for 'yes'")
+
+    def __repr__(self) -> str:
+        return f"JudgeVerifier({self.judge.path!r}, prompt={self.prompt!r})"
 
     @staticmethod
     def _first_ids(tok: Any, words: Sequence[str]) -> list[int]:
@@ -94,7 +98,7 @@ class JudgeVerifier:
 
         q = re.sub(r"\s+", " ", question.prompt)
         prompts = [
-            self.judge.encode(JUDGE_PROMPT.format(question=q, answer=a), question.images)
+            self.judge.encode(self.prompt.format(question=q, answer=a), question.images)
             for a in answers
         ]
         out = []
@@ -110,8 +114,11 @@ class JudgeVerifier:
         return torch.cat(out).numpy().astype(float)
 
 
+_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
 def parse_verifier_spec(spec: str) -> tuple[str, dict]:
-    """Parse ``synthetic:ALPHA:KAPPA``, ``judge:PATH`` or ``oracle`` into (kind, params)."""
+    """Parse ``synthetic:ALPHA:KAPPA``, ``judge:PATH``, ``oracle`` or ``module:callable``."""
     if spec == "oracle":
         return "oracle", {}
     if spec.startswith("judge:"):
@@ -134,18 +141,70 @@ def parse_verifier_spec(spec: str) -> tuple[str, dict]:
         if not kappa >= 0.0 or not np.isfinite(kappa):
             raise ValueError(f"--verifier kappa must be in [0, inf), got {kappa:g}")
         return "synthetic", {"alpha": alpha, "kappa": kappa}
+    if _PLUGIN.match(spec):
+        module, name = spec.split(":")
+        return "plugin", {"module": module, "name": name}
     raise ValueError(
-        f"--verifier must be synthetic:ALPHA:KAPPA, judge:PATH or oracle, got {spec!r}"
+        "--verifier must be synthetic:ALPHA:KAPPA, judge:PATH, oracle or module:callable, "
+        f"got {spec!r}"
     )
 
 
-def make_verifier(spec: str, *, seed: int = 0, device: str | None = None) -> Any:
+@dataclass(frozen=True)
+class FunctionVerifier:
+    """A plain scoring function ``f(question, answers, rng) -> scores`` as a verifier."""
+
+    fn: Any
+    spec: str
+
+    def score(
+        self, question: Question, answers: Sequence[str], rng: np.random.Generator
+    ) -> np.ndarray:
+        return np.asarray(self.fn(question, list(answers), rng), dtype=float)
+
+    def __repr__(self) -> str:
+        return f"FunctionVerifier({self.spec})"
+
+
+def load_plugin(module: str, name: str) -> Any:
+    """The verifier a ``module:callable`` spec names (a team's own, importable from sys.path).
+
+    ``callable`` may be an object with a ``score(question, answers, rng)`` method, a class
+    whose no-argument instance has one, or a function ``score(question, answers, rng)``
+    returning one float per answer.
+    """
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"--verifier {module}:{name}: cannot import {module} ({exc})") from exc
+    obj: Any = mod
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"--verifier {module}:{name}: {module} has no {name}")
+        obj = getattr(obj, part)
+    if isinstance(obj, type):
+        obj = obj()
+    if callable(getattr(obj, "score", None)):
+        return obj
+    if callable(obj):
+        return FunctionVerifier(obj, f"{module}:{name}")
+    raise ValueError(f"--verifier {module}:{name} is neither a verifier nor a function")
+
+
+def make_verifier(
+    spec: str, *, seed: int = 0, device: str | None = None, judge_prompt: str | None = None
+) -> Any:
     """Build the verifier a spec names (the judge is loaded frozen from its local path)."""
     kind, params = parse_verifier_spec(spec)
     if kind == "oracle":
         return OracleVerifier()
     if kind == "synthetic":
         return SyntheticVerifier(params["alpha"], params["kappa"], seed)
+    if kind == "plugin":
+        return load_plugin(params["module"], params["name"])
     from empirical.student import load_student
 
-    return JudgeVerifier(load_student(params["path"], device=device, trainable=False))
+    judge = load_student(params["path"], device=device, trainable=False)
+    return JudgeVerifier(judge, prompt=judge_prompt or JUDGE_PROMPT)

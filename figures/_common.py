@@ -16,8 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.claims import mean_ci, t_quantile  # noqa: F401  (re-exported for the scripts)
+from sim.files import atomic_write, atomic_write_json
 from sim.results import Results, read_results
+from sim.stats import mean_ci, t_quantile  # noqa: F401  (re-exported for the scripts)
+
+MANIFEST = "manifest.json"
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = (
@@ -40,6 +43,17 @@ def colour(i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
 
 
+def write_manifest(results_dir: str | os.PathLike, entries: dict[str, dict]) -> Path:
+    """Write ``manifest.json``: sweep name -> {``file`` (relative path) or ``error``, ...}."""
+    return atomic_write_json(Path(results_dir) / MANIFEST, entries)
+
+
+def read_manifest(results_dir: str | os.PathLike) -> dict[str, dict]:
+    """The manifest of ``results_dir`` ({} when there is none)."""
+    path = Path(results_dir) / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def results_path(results_dir: str | os.PathLike, name: str) -> Path:
     """Path of the results file of sweep ``name`` in ``results_dir``.
 
@@ -47,9 +61,8 @@ def results_path(results_dir: str | os.PathLike, name: str) -> Path:
         FileNotFoundError: no results file for ``name`` is there.
     """
     root = Path(results_dir)
-    manifest = root / "manifest.json"
-    if manifest.is_file():
-        entries = json.loads(manifest.read_text())
+    entries = read_manifest(root)
+    if entries:
         entry = entries.get(name) or {}
         if entry.get("file"):
             path = root / entry["file"]
@@ -110,8 +123,6 @@ def setup_matplotlib() -> None:
 def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
     """Save ``fig`` as ``<stem>.png`` and ``<stem>.pdf`` in ``out_dir`` (atomically); close it."""
     import matplotlib.pyplot as plt
-
-    from theory.util import atomic_write
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

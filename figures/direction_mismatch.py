@@ -19,7 +19,7 @@ STEM = "direction_mismatch"
 
 
 def main(results_dir: str, out_dir: str) -> list[Path]:
-    """One panel per regime (held-out change), plus replay weight on wrong-oriented pairs."""
+    """One panel per regime (held-out change) and one of replay mass, three panels a row."""
     setup_matplotlib()
     import matplotlib.pyplot as plt
 
@@ -30,9 +30,16 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     fw = res["wrong_type_mass"] if by_type else res["frac_wrong"]
     rounds, steps = res.coords["round"], res.coords["step"]
     n_r = len(regimes)
-    fig, axes = plt.subplots(1, n_r + 1, figsize=(3.4 * (n_r + 1), 3.4), squeeze=False)
+    # At most three panels a row (the paper sets this figure at text width, about 6.5 in);
+    # a spare slot in the last row holds the one legend.
+    n_panels = n_r + 1
+    ncols = min(3, n_panels)
+    nrows = -(-n_panels // ncols)
+    spare = nrows * ncols > n_panels
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.0, 2.5 * nrows), squeeze=False)
+    flat = list(axes.ravel())
     for r, regime in enumerate(regimes):
-        ax = axes[0, r]
+        ax = flat[r]
         for g, gate in enumerate(gates):
             band(
                 ax,
@@ -48,11 +55,11 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
             hz = float(res[window][r if window == "theory_window" else 0])
             if 0 < hz < rounds[-1]:
                 ax.axvline(hz, color="0.5", lw=0.8, ls="--")
-        ax.set_title(textwrap.fill(regime, 34), fontsize="small")
-        ax.set_xlabel("round")
-        ax.set_ylabel("Δ held-out accuracy (percentage points)")
-        ax.legend(loc="best", frameon=False, fontsize="x-small")
-    ax = axes[0, n_r]
+        ax.set_title(textwrap.fill(f"({'abcdefgh'[r]}) {regime}", 36), fontsize="x-small")
+        ax.set_xlabel("round", fontsize="small")
+        ax.set_ylabel("Δ held-out acc. (pp)", fontsize="small")
+        ax.tick_params(labelsize="x-small")
+    ax = flat[n_r]
     for g, gate in enumerate(gates):  # the first (self-dominated) regime: T3's setting
         band(
             ax,
@@ -62,14 +69,25 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
             ls=LINESTYLES[g % len(LINESTYLES)],
             label=f"{gate} replay",
         )
-    ax.set_xlabel("round")
-    what = "the confidently-wrong prompt type" if by_type else "wrong-oriented pairs"
-    ax.set_ylabel("replay mass (fraction)")
-    ax.set_title(textwrap.fill(f"replay mass on {what}, {regimes[0]}", 40), fontsize="small")
-    ax.legend(loc="best", frameon=False, fontsize="x-small")
+    ax.set_xlabel("round", fontsize="small")
+    what = "the confidently-wrong type" if by_type else "wrong-oriented pairs"
+    ax.set_ylabel("replay mass", fontsize="small")
+    ax.tick_params(labelsize="x-small")
+    ax.set_title(
+        textwrap.fill(f"({'abcdefgh'[n_r]}) replay mass on {what}, regime (a)", 36),
+        fontsize="x-small",
+    )
+    handles, labels = flat[0].get_legend_handles_labels()
+    for extra in flat[n_panels:]:
+        extra.axis("off")
+    if spare:
+        flat[n_panels].legend(handles, labels, loc="center", frameon=False, fontsize="small")
+    else:
+        flat[0].legend(loc="best", frameon=False, fontsize="xx-small")
     fig.suptitle(
         f"T3: heterogeneous verifier, uniform vs progress-gated replay "
-        f"({h.shape[2]} seeds; bands: 95% CI)"
+        f"({h.shape[2]} seeds; bands: 95% CI)",
+        fontsize="small",
     )
     fig.tight_layout()
     return save(fig, out_dir, STEM)

@@ -39,8 +39,9 @@ def main(results_dir: str, out_dir: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
     res = load(results_dir, "variance")
-    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.6))
-    for i, (ax, (name, title, xlabel)) in enumerate(zip(axes, PANELS)):
+    panels = [p for p in PANELS if f"measured_{p[0]}" in res.data]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.6), squeeze=False)
+    for i, (ax, (name, title, xlabel)) in enumerate(zip(axes[0], panels)):
         pred, meas = res[f"predicted_{name}"], res[f"measured_{name}"]
         se = res[f"measured_{name}_se"]
         lo = float(min(pred.min(), meas.min()))

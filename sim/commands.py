@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from sim import limits
 from sim.files import check_output_file
 from theory.gates import GATES, PROGRESS
 from theory.student import STUDENTS
-from theory.util import UsageError
+from theory.util import UsageError, check_range
 
 
 def _add_common(p: argparse.ArgumentParser, seeds: int) -> None:
@@ -91,8 +92,7 @@ def _check_common(args: argparse.Namespace) -> None:
         raise UsageError(f"--rounds must be an integer >= 1, got {args.rounds}")
     if args.seeds < 1:
         raise UsageError(f"--seeds must be an integer >= 1, got {args.seeds}")
-    if args.seed0 < 0:
-        raise UsageError(f"--seed0 must be an integer >= 0, got {args.seed0}")
+    limits.check_seeds(args.seed0, args.seeds)
 
 
 def _clean(x: Any) -> Any:
@@ -105,10 +105,10 @@ def _clean(x: Any) -> Any:
 
 def simulate_command(args: argparse.Namespace) -> int:
     _check_common(args)
-    if not 0.0 <= args.alpha <= 1.0:
-        raise UsageError(f"--alpha must be in [0, 1], got {args.alpha:g}")
-    if not args.kappa >= 0.0:
-        raise UsageError(f"--kappa must be in [0, inf], got {args.kappa:g}")
+    check_range("--alpha", args.alpha, 0.0, 1.0)
+    limits.check_kappa("--kappa", args.kappa)
+    shape = {"student": args.student, "rounds": args.rounds, "n": args.n}
+    limits.check_sim_memory("the simulation", G=1, S=args.seeds, has_points=False, **shape)
     import sim
 
     cfg = sim.make_config(
@@ -178,17 +178,7 @@ def _nanmean0(x: np.ndarray) -> np.ndarray:
 
 def parse_grid(name: str, text: str) -> np.ndarray:
     """'a0:a1:num' (inclusive linspace) or 'a,b,c' -> array; UsageError naming ``name``."""
-    try:
-        if ":" in text:
-            a0, a1, num = text.split(":")
-            num_i = int(num)
-            if num_i < 1:
-                raise ValueError
-            return np.linspace(float(a0), float(a1), num_i)
-        return np.array([float(v) for v in text.split(",")])
-    except ValueError:
-        msg = f"{name} must be a0:a1:num or a comma list of numbers, got {text!r}"
-        raise UsageError(msg) from None
+    return limits.parse_grid(name, text)
 
 
 def _out_path(path: str, what: str) -> Any:
@@ -218,14 +208,16 @@ def sweep_command(args: argparse.Namespace) -> int:
     kappas = parse_grid("--kappas", args.kappas)
     if np.any((alphas < 0) | (alphas > 1)):
         raise UsageError("--alphas must lie in [0, 1]")
-    if np.any(kappas < 0):
-        raise UsageError("--kappas must be >= 0")
+    limits.check_kappa("--kappas", kappas)
     shard = parse_shard(args.shard)
     if shard is not None and shard[1] > alphas.size * kappas.size:
         raise UsageError(
             f"--shard {args.shard}: more parts than the {alphas.size * kappas.size} grid points"
         )
     out = _out_path(args.out, "--out")
+    G = alphas.size * kappas.size if shard is None else -(-alphas.size * kappas.size // shard[1])
+    shape = {"student": args.student, "rounds": args.rounds, "n": args.n}
+    limits.check_sim_memory("the sweep", G=G, S=args.seeds, has_points=True, **shape)
     from tqdm import tqdm
 
     from sim.config import defaults
@@ -279,6 +271,11 @@ def bench_command(args: argparse.Namespace) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be an integer >= 1")
     if args.gate not in GATES:
         raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
+    run = {"rounds": args.rounds, "N": args.prompts}
+    limits.check_sim_memory("the benchmark", G=args.configs, S=args.seeds, has_points=True, **run)
+    if args.phase_diagram:
+        pd = {"rounds": args.rounds}  # sim.bench's phase diagram runs at the default N
+        limits.check_sim_memory("its phase diagram", G=64 * 64, S=8, has_points=True, **pd)
     from sim.bench import bench
 
     result = bench(

@@ -21,6 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from sim.limits import KAPPA_MAX, KAPPA_WHY
 from theory.gates import GATE_DEFAULTS, check_gate, check_progress
 from theory.student import get_student
 
@@ -43,7 +44,7 @@ class Params:
     """Traced parameters of a run; see paper/model.md for each symbol."""
 
     alpha: Any = _traced(0.0, 1.0, per_prompt=True)  # () or (N,) verdict (rubric) accuracy
-    kappa: Any = _traced(0.0, None, per_prompt=True)  # () or (N,) confidence (signal-to-noise)
+    kappa: Any = _traced(0.0, KAPPA_MAX, per_prompt=True)  # () or (N,) confidence (sim.limits)
     mu: Any = _traced(None, None)  # competence shift of the correct candidate (student)
     s: Any = _traced(0.0, None)  # scale of the prompt-specific (tabular) block (student)
     b: Any = _traced(None, None)  # initial competence, theta0 = b u (student)
@@ -114,7 +115,8 @@ def _check(name: str, value: Any, lo: float | None, hi: float | None = None) -> 
     if np.any(bad):
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
-        raise ValueError(f"{name} must be in [{lo_s}, {hi_s}], got {arr[bad].flat[0]:g}")
+        why = f": {KAPPA_WHY}" if name == "kappa" else ""
+        raise ValueError(f"{name} must be in [{lo_s}, {hi_s}], got {arr[bad].flat[0]:g}{why}")
 
 
 def _check_int(name: str, value: Any, lo: int) -> int:

@@ -24,6 +24,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sim.config import Config, check_points, make_config
 from sim.io import shard_indices
+from sim.limits import SEED_MAX
 from sim.loop import run
 from sim.trajectory import Trajectory, to_numpy
 
@@ -40,6 +41,9 @@ def seed_keys(seeds: Any) -> tuple[np.ndarray, jax.Array]:
         raise ValueError("seeds must be a positive count or a non-empty array of ints")
     if np.any(arr != np.round(arr)):
         raise ValueError("seeds must be integers")
+    if np.any((arr < 0) | (arr > SEED_MAX)):  # uint32 would wrap silently
+        got = f"{arr.min()}..{arr.max()}"
+        raise ValueError(f"seeds must be integers in [0, {SEED_MAX}] (uint32), got {got}")
     arr = arr.astype(np.int64)
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(arr, dtype=jnp.uint32))
     return arr, keys

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from empirical.audit.report import audit_json, audit_table, format_table
-from empirical.audit.scores import load_scores
-from sim.files import to_json
+from empirical.audit.report import MAX_N, PLOT_SUFFIXES, audit_json, audit_table
+from empirical.audit.scores import SCORE_MAX, load_scores
+from empirical.audit.table import format_legend, format_measures, format_table
+from sim.files import check_output_file, to_json
 from theory.gates import GATES, check_gate
 from theory.util import UsageError, check_int, check_range
 
@@ -25,16 +27,23 @@ def register(subparsers) -> None:
             "(verifier, task) of SCORES.jsonl by maximum likelihood, with profile-likelihood "
             "intervals; report the pair accuracy a_pair at n, the side of the alpha = 1/2 "
             "threshold, theory's predicted drift with the gate's amplification, and the "
-            "number of labelled candidates needed to decide. Rows are ranked by predicted gain."
+            "number of labelled candidates needed to decide; and the rubric accuracy in three "
+            "measures (verdict, pair, selection) with intervals and theory's threshold in each. "
+            "Rows are ranked by predicted gain."
         ),
     )
     p.add_argument(
         "scores",
         metavar="SCORES.jsonl",
         help="one JSON object per line: question_id, candidate_id, score, label (0/1), "
-        "optional verifier, task",
+        "optional verifier, task; gzip-compressed files (.jsonl.gz) are read directly",
     )
-    p.add_argument("--n", type=int, default=2, help="candidates per question (default 2)")
+    p.add_argument(
+        "--n",
+        type=_count,
+        default=2,
+        help=f"candidates per question in the planned loop, 2 to {MAX_N} (default 2)",
+    )
     p.add_argument(
         "--gate",
         default="rank",
@@ -66,8 +75,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    n = check_int("--n", args.n, 2)
+def _count(text: str) -> int:
+    """``--n``: an integer, also written as 1e3; range checked against MAX_N in the handler."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}")
+    return int(value)
+
+
+def _check_args(args: argparse.Namespace) -> int:
+    """All options checked before any file is read; returns n."""
+    n = check_int("--n", args.n, 2, MAX_N)
     try:
         check_gate(args.gate)
     except ValueError as exc:
@@ -76,16 +97,28 @@ def _run(args: argparse.Namespace) -> int:
     if args.p_correct is not None:
         check_range("--p-correct", args.p_correct, 0.0, 1.0, lo_open=True, hi_open=True)
     if args.scale is not None:
-        check_range("--scale", args.scale, 0.0, lo_open=True)
+        check_range("--scale", args.scale, 0.0, SCORE_MAX, lo_open=True)
     if args.loc is not None:
-        check_range("--loc", args.loc)
-    if args.plot is not None and not args.plot.lower().endswith((".png", ".pdf")):
-        raise UsageError(f"--plot file must end in .png or .pdf, got {args.plot!r}")
-    groups, n_bad = load_scores(args.scores, skip_bad=args.skip_bad)
-    if n_bad:
-        sys.stderr.write(f"selfdpo audit: skipped {n_bad} bad line(s) in {args.scores}\n")
+        check_range("--loc", args.loc, -SCORE_MAX, SCORE_MAX)
+    if args.plot is not None:
+        if not args.plot.lower().endswith(PLOT_SUFFIXES):
+            raise UsageError(f"--plot file must end in .png or .pdf, got {args.plot!r}")
+        check_output_file(args.plot, "--plot file")
+    return n
+
+
+def _run(args: argparse.Namespace) -> int:
+    n = _check_args(args)
+    loaded = load_scores(args.scores, skip_bad=args.skip_bad)
+    if loaded.n_bad:
+        sys.stderr.write(f"selfdpo audit: skipped {loaded.n_bad} bad line(s) in {args.scores}\n")
+    if loaded.n_duplicates:
+        sys.stderr.write(
+            f"selfdpo audit: warning: {args.scores}: {loaded.n_duplicates} exact duplicate "
+            f"line(s) counted once ({loaded.first_duplicate})\n"
+        )
     rows = audit_table(
-        groups,
+        loaded,
         n=n,
         gate=args.gate,
         level=args.level,
@@ -96,6 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     settings = {
         "scores": args.scores,
+        "compression": loaded.compression,
         "n": n,
         "gate": args.gate,
         "level": args.level,
@@ -103,7 +137,8 @@ def _run(args: argparse.Namespace) -> int:
         "p_correct": args.p_correct,
         "loc": args.loc,
         "scale": args.scale,
-        "skipped_lines": n_bad,
+        "skipped_lines": loaded.n_bad,
+        "duplicate_lines": loaded.n_duplicates,
         "ranked_by": "drift_rate (theory's predicted gain, descending)",
     }
     if args.plot is not None:
@@ -113,25 +148,17 @@ def _run(args: argparse.Namespace) -> int:
         plot_phase(rows, args.plot, n=n, gate=args.gate)
     if args.json:
         sys.stdout.write(to_json(audit_json(rows, settings)) + "\n")
-    else:
-        sys.stdout.write(format_table(rows) + "\n")
-        if rows:
-            sys.stdout.write(
-                f"\nalpha: rubric accuracy; kappa: confidence; intervals {args.level:g} "
-                f"({rows[0].fit.method}). a_pair at n={n}; drift = theory's predicted rate "
-                f"(T1, units eta*beta*M) with gate {args.gate!r}"
-                + (
-                    " (no closed-form amplification: uniform replay's rate)"
-                    if rows[0].gate_amplification != rows[0].gate_amplification
-                    else " amplification"
-                )
-                + ". side: where alpha sits against the 1/2 threshold.\n"
-            )
-        for r in rows:
-            for note in r.notes:
-                if "no closed-form amplification" in note:
-                    continue
-                sys.stdout.write(f"note: {r.verifier}/{r.task}: {note}\n")
-        if args.plot is not None:
-            sys.stdout.write(f"plot: {args.plot}\n")
+        return 0
+    out = [format_table(rows), ""]
+    measures = format_measures(rows)
+    if measures:
+        out += ["rubric accuracy in three measures:", measures, ""]
+    out.append(format_legend(rows, level=args.level, n=n, gate=args.gate))
+    for r in rows:
+        for note in r.notes:
+            if "no closed-form amplification" not in note:
+                out.append(f"note: {r.verifier}/{r.task}: {note}")
+    if args.plot is not None:
+        out.append(f"plot: {args.plot}")
+    sys.stdout.write("\n".join(out) + "\n")
     return 0

@@ -78,6 +78,8 @@ class ScoreGroup:
         s2: (m,) sum of squares of the candidate's scores.
         n_questions: number of distinct questions.
         first_line: line number of the group's first record (for messages), 0 if unknown.
+        question: (m,) question index (0 .. n_questions - 1) per candidate, or None when
+            unknown; needed for the pair and selection measures.
     """
 
     verifier: str
@@ -88,6 +90,7 @@ class ScoreGroup:
     s2: np.ndarray
     n_questions: int | None = None
     first_line: int = 0
+    question: np.ndarray | None = None
 
     @property
     def n_candidates(self) -> int:

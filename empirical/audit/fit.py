@@ -17,7 +17,75 @@ from empirical.audit.intervals import bootstrap_intervals, profile_intervals
 from empirical.audit.model import ScoreData, ScoreModel, compress
 from theory.util import UsageError
 
-__all__ = ["fit_group", "fit_verifier"]
+__all__ = ["check_group", "fit_group", "fit_verifier"]
+
+
+_TINY = 1e-100  # smallest spread of the scores that the fit accepts (squares stay normal)
+_FIXED = 1e6  # a fixed scale within this factor of the scores' spread, a fixed loc within
+# this many spreads of their mean: beyond, EM's sums overflow or it crawls for minutes
+
+
+def _check_scaled(group: ScoreGroup, rel_spread, loc, scale, mu: float, sd: float) -> None:
+    """Refuse settings whose standardised values would overflow or underflow the fit."""
+    where = f"verifier {group.verifier!r} task {group.task!r}"
+    if not rel_spread >= _TINY or not sd >= _TINY:
+        raise UsageError(
+            f"{where}: the scores' spread ({sd:.3g}) is too small to fit; rescale the scores"
+        )
+    if scale is not None and not 1.0 / _FIXED <= scale / sd <= _FIXED:
+        raise UsageError(
+            f"{where}: --scale {scale:g} is {scale / sd:.3g} times the scores' spread; "
+            f"it must be within a factor {_FIXED:g}"
+        )
+    if loc is not None and not abs(loc - mu) / sd <= _FIXED:
+        raise UsageError(
+            f"{where}: --loc {loc:g} lies {abs(loc - mu) / sd:.3g} spreads from the scores' "
+            f"mean; it must be within {_FIXED:g}"
+        )
+
+
+def _standardise(group: ScoreGroup, loc: float | None, scale: float | None):
+    """The group's statistics in standardised units, with every data-dependent check.
+
+    Returns (data, mean, sd, spread of the candidates' mean scores).
+    """
+    m = group.n_candidates
+    if m < 2:
+        raise UsageError(
+            f"verifier {group.verifier!r} task {group.task!r} has {m} scored candidate(s); "
+            "need at least 2"
+        )
+    r = np.asarray(group.n_rep, dtype=float)
+    s1 = np.asarray(group.s1, dtype=float)
+    s2 = np.asarray(group.s2, dtype=float)
+    mean = s1 / r
+    spread = float(np.std(mean))
+    if scale is None and not spread > 0:
+        raise UsageError(
+            f"verifier {group.verifier!r} task {group.task!r}: all scores are equal; "
+            "confidence cannot be estimated"
+        )
+    # Fit in standardised units (so tolerances are absolute), then map back. Sums of squares
+    # about each candidate's mean and about the overall mean: no cancellation of large offsets.
+    n_sc = r.sum()
+    mu = float(s1.sum() / n_sc)
+    within = np.maximum(s2 - s1 * mean, 0.0)
+    between = r * (mean - mu) ** 2
+    sd = math.sqrt(float(within.sum() + between.sum()) / n_sc) or 1.0
+    _check_scaled(group, spread / sd if scale is None else 1.0, loc, scale, mu, sd)
+    d = ScoreData(
+        c=np.asarray(group.label, dtype=bool),
+        r=r,
+        s1=(s1 - r * mu) / sd,
+        s2=(within + between) / sd**2,
+        w=np.ones(m),
+    )
+    return d, mu, sd, spread
+
+
+def check_group(group: ScoreGroup, *, loc: float | None = None, scale: float | None = None):
+    """Raise UsageError (one line) if ``group`` cannot be fitted with these settings."""
+    _standardise(group, loc, scale)
 
 
 def fit_group(
@@ -39,32 +107,8 @@ def fit_group(
         raise UsageError(f"scale must be a positive number, got {scale!r}")
     if loc is not None and not math.isfinite(loc):
         raise UsageError(f"loc must be a finite number, got {loc!r}")
-    m = group.n_candidates
-    if m < 2:
-        raise UsageError(
-            f"verifier {group.verifier!r} task {group.task!r} has {m} scored candidate(s); "
-            "need at least 2"
-        )
-    r = np.asarray(group.n_rep, dtype=float)
-    s1 = np.asarray(group.s1, dtype=float)
-    s2 = np.asarray(group.s2, dtype=float)
-    spread = float(np.std(s1 / r))
-    if scale is None and not spread > 0:
-        raise UsageError(
-            f"verifier {group.verifier!r} task {group.task!r}: all scores are equal; "
-            "confidence cannot be estimated"
-        )
-    # Fit in standardised units (so tolerances are absolute), then map back.
-    n_sc = r.sum()
-    mu = float(s1.sum() / n_sc)
-    sd = math.sqrt(max(float(s2.sum() / n_sc) - mu**2, 0.0)) or 1.0
-    d = ScoreData(
-        c=np.asarray(group.label, dtype=bool),
-        r=r,
-        s1=(s1 - r * mu) / sd,
-        s2=(s2 - 2.0 * mu * s1 + r * mu**2) / sd**2,
-        w=np.ones(m),
-    )
+    d, mu, sd, spread = _standardise(group, loc, scale)
+    m, n_sc = group.n_candidates, float(np.sum(group.n_rep))
     d = compress(d)
     model = ScoreModel(
         d,

@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from empirical.audit.report import KAPPA_EVAL_MAX, AuditRow
+from empirical.audit.report import KAPPA_EVAL_MAX, PLOT_SUFFIXES, AuditRow
 from sim.files import atomic_write
 from theory import drift_rate
 from theory.util import UsageError
 
-__all__ = ["PLOT_SUFFIXES", "plot_phase"]
+__all__ = ["plot_phase"]
 
-PLOT_SUFFIXES = (".png", ".pdf")
 _CMAP = "RdBu"  # diverging and colour-blind safe; positive drift (gain) is blue
 _MARKERS = "osD^vP*Xh<>"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from theory.cli import main
+from empirical.commands import main
 
 
 def _bad(capsys, argv, msg):
@@ -62,6 +62,19 @@ def test_bad_inputs(capsys, tmp_path, tiny_path):
         "--task must be one of",
     )
     _bad(capsys, ["empirical", "tiny", "--rounds", "0"], "--rounds must be")
+    run = [*base, *ok, "--verifier", "oracle"]
+    for flag in ("--beta", "--lr", "--temperature"):
+        _bad(capsys, [*run, flag, "inf"], f"{flag} must be finite")
+    _bad(capsys, [*run, "--lr", "nan"], "--lr must be finite")
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    out_file = ["empirical", "run", "--task", "synthetic", "--rounds", "1", "--out", str(f)]
+    _bad(capsys, [*out_file, *ok, "--verifier", "oracle"], "is a file")
+    _bad(capsys, [*run, "--device", "cuda:7"], "--device cuda:7")
+    _bad(capsys, [*run, "--device", "tpu"], "--device")
+    _bad(capsys, [*run, "--dtype", "fp8"], "--dtype must be")
+    _bad(capsys, [*run, "--seeds", "1,1"], "--seeds must be")
+    _bad(capsys, [*run[:-2], "--verifier", "nosuchmodule_xyz:score"], "cannot import")
 
 
 def test_run_on_tiny_student_and_resume(capsys, tmp_path, tiny_path):
@@ -96,7 +109,11 @@ def test_run_on_tiny_student_and_resume(capsys, tmp_path, tiny_path):
 
     assert main(argv(2)) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["rounds"] == 2
+    assert first["runs"][0]["rounds"] == 2
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert rep["measured"]["pairs"] == first["runs"][0]["measured"]["pairs"]
+    samples = (tmp_path / "r" / "samples" / "round-0001.jsonl").read_text().splitlines()
+    assert len(samples) == 4 * 2  # 4 train questions (8 - 4 held out) x n = 2
     log = [json.loads(x) for x in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
     assert [r["round"] for r in log] == [0, 1, 2]
     assert main(argv(3)) == 2  # another --rounds is another configuration
@@ -108,7 +125,8 @@ def test_empirical_help_has_no_torch_import():
     import sys
 
     code = (
-        "import sys; from theory.cli import build_parser; build_parser(); "
+        "import sys, argparse; from empirical.commands import register; "
+        "register(argparse.ArgumentParser().add_subparsers()); "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

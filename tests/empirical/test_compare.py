@@ -4,6 +4,7 @@ whole confidence box is on one side of the threshold alpha = 1/2."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from empirical.compare import calibration_scores, predict_sign
 from empirical.data import synthetic_task
@@ -28,3 +29,47 @@ def test_calibration_scores_label_every_option():
     qs = synthetic_task(30, 0)
     s, lab, ids = calibration_scores(SyntheticVerifier(0.8, 1.0), qs)
     assert s.shape == (120,) and lab.sum() == 30 and len(set(ids)) == 120
+
+
+def test_selection_measure_from_logged_samples():
+    from empirical.compare import selection_measure
+
+    rec = lambda r, q, s, lab: {"round": r, "question_id": q, "score": s, "label": lab}
+    samples = [
+        rec(1, "a", 2.0, 1),
+        rec(1, "a", 1.0, 0),
+        rec(1, "a", 0.0, 0),  # top correct; 1/3
+        rec(1, "b", 0.5, 0),
+        rec(1, "b", 0.1, 1),
+        rec(1, "b", 0.2, 1),  # top wrong; 2/3
+        rec(1, "c", 0.5, 0),
+        rec(1, "c", 0.1, 0),
+        rec(1, "c", 0.2, 0),  # no correct: excluded
+        rec(2, "a", 0.0, 1),
+        rec(2, "a", 1.0, 1),
+        rec(2, "a", 0.5, 0),  # top correct; 2/3
+    ]
+    m = selection_measure(samples)
+    assert m["questions_with_a_correct_sample"] == 3
+    assert m["selection_accuracy"] == pytest.approx(2 / 3)
+    assert m["selection_chance"] == pytest.approx((1 / 3 + 2 / 3 + 2 / 3) / 3)
+
+
+def test_interval_over_seeds_and_sign_rule():
+    from scipy import stats
+
+    from empirical.compare import compare_seeds, interval
+
+    v = [0.1, 0.3, 0.2, 0.25]
+    iv = interval(v)
+    half = stats.t.ppf(0.975, 3) * np.std(v, ddof=1) / 2
+    assert iv["mean"] == pytest.approx(0.2125) and iv["ci"][1] - iv["mean"] == pytest.approx(half)
+
+    def rep(change, firm):
+        return {"heldout": {"change": change}, "predicted": {"sign_firm": firm}}
+
+    up = compare_seeds("v", [rep(c, 1) for c in v])
+    assert up["measured_sign"] == 1 and up["sign_in_every_seed"] == 1
+    mixed = compare_seeds("v", [rep(c, -1) for c in (-0.3, 0.01, -0.2)])
+    assert mixed["measured_sign"] == 0 and mixed["sign_in_every_seed"] == 0
+    assert mixed["predicted_sign_firm"] == -1

@@ -123,3 +123,33 @@ def test_resume_with_reward_progress_and_proportional_gate(tiny_path, tmp_path):
     with pytest.raises(Crash):
         run(tmp_path / "crash", fault=fault)
     assert _strip(run(tmp_path / "crash")) == _strip(full)
+
+
+def test_lora_run_resumes_to_the_same_log(tiny_path, tmp_path):
+    """LoRA student (frozen vision tower: its features cached; the reference is the adapter-free
+    base; `loss` progress swaps adapters only): resumed and uninterrupted runs agree."""
+    pytest.importorskip("peft")
+    cfg = LoopConfig(**{**CFG.__dict__, "gate": "proportional"})
+
+    def run(out, **kw):
+        s = load_student(tiny_path, device="cpu", lora=True, lora_rank=4, lora_seed=3)
+        return run_loop(
+            s,
+            synthetic_task(8, 0, split="pool"),
+            synthetic_task(6, 0, split="held"),
+            SyntheticVerifier(0.7, 1.0, seed=2),
+            cfg,
+            out,
+            **kw,
+        )
+
+    full = run(tmp_path / "full")
+    assert full[-1]["heldout_p_correct"] != full[0]["heldout_p_correct"]
+
+    def fault(t, s):
+        if t == 3 and s == "scored":
+            raise Crash
+
+    with pytest.raises(Crash):
+        run(tmp_path / "crash", fault=fault)
+    assert _strip(run(tmp_path / "crash")) == _strip(full)

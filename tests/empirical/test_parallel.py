@@ -57,7 +57,7 @@ def test_two_processes_match_one(tiny_path, tmp_path):
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run(
-        [sys.executable, "-m", "theory.cli", *args, "--out", str(tmp_path / "one")],
+        [sys.executable, "-m", "empirical.commands", *args, "--out", str(tmp_path / "one")],
         capture_output=True,
         text=True,
         env=env,
@@ -71,7 +71,7 @@ def test_two_processes_match_one(tiny_path, tmp_path):
             "--master_port",
             str(_free_port()),
             "-m",
-            "theory.cli",
+            "empirical.commands",
             *args,
             "--out",
             str(tmp_path / "two"),

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from empirical.data import synthetic_task
-from empirical.loop import choice_completion
+from empirical.steps import choice_completion
 from empirical.student import (
     collate,
     completion_logprobs,
@@ -117,3 +117,58 @@ def test_lora_needs_peft(tiny_path):
     else:
         s = load_student(tiny_path, device="cpu", lora=True)
         assert any(p.requires_grad for p in s.model.parameters())
+
+
+def test_sampling_ignores_the_checkpoint_generation_config(tiny_path):
+    """Samples come from the model's own distribution: a checkpoint whose generation config
+    carries penalties and truncation (repetition_penalty, top_k, top_p, no_repeat_ngram_size)
+    samples exactly what a clean checkpoint samples with the same seed."""
+    from empirical.data import synthetic_task
+    from empirical.student import load_student, sample_answers
+
+    qs = synthetic_task(6, 0, split="pool")
+    out = []
+    for dirty in (False, True):
+        st = load_student(tiny_path, device="cpu")
+        if dirty:
+            g = st.model.generation_config
+            g.repetition_penalty, g.top_k, g.top_p, g.no_repeat_ngram_size = 50.0, 1, 0.1, 1
+        prompts = [st.encode(q.prompt, q.images) for q in qs]
+        out.append(sample_answers(st, prompts, 4, max_new_tokens=4, batch_size=3, seed=5))
+        if dirty:
+            assert st.model.generation_config.repetition_penalty == 50.0  # restored after
+    assert out[0] == out[1]
+
+
+def test_frozen_vision_features_are_cached_and_give_the_same_logprobs(tiny_path):
+    """Speed (#15): a frozen vision tower (the reference model, a LoRA student) runs once per
+    prompt for the whole run; the log-probs equal those from pixels."""
+    import copy
+
+    import torch
+
+    from empirical.data import synthetic_task
+    from empirical.student import completion_logprobs, load_student, vision_is_frozen
+
+    st = load_student(tiny_path, device="cpu")
+    ref = copy.deepcopy(st.model).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    assert vision_is_frozen(ref) and not vision_is_frozen(st.model)
+    qs = synthetic_task(5, 2, split="pool")
+    prompts = [st.encode(q.prompt, q.images) for q in qs]
+    comps = [(st.tokenizer.convert_tokens_to_ids(q.answer), st.eos_token_ids[0]) for q in qs]
+    calls = []
+    h = ref.model.visual.register_forward_hook(lambda m, i, o: calls.append(1))
+    with torch.no_grad():
+        st.vision_cache = False
+        want = completion_logprobs(st, prompts, comps, model=ref)
+        n_plain = len(calls)
+        st.vision_cache = True
+        first = completion_logprobs(st, prompts, comps, model=ref)
+        n_first = len(calls) - n_plain
+        again = completion_logprobs(st, prompts[::-1], comps[::-1], model=ref)
+    h.remove()
+    assert n_plain == 1 and n_first == 5 and len(calls) == n_plain + n_first  # cached after
+    torch.testing.assert_close(first, want, rtol=0, atol=1e-5)
+    torch.testing.assert_close(again, first.flip(0), rtol=0, atol=1e-6)

@@ -110,3 +110,32 @@ def test_judge_scores_log_odds_of_yes(tiny_path):
         logits = judge.judge.model(**collate(judge.judge, [prompt])).logits[0, -1]
     p_yes = torch.softmax(logits.double(), -1)[judge.yes_ids].sum().item()
     assert s1[0] == pytest.approx(np.log(p_yes) - np.log1p(-p_yes), abs=1e-4)
+
+
+def test_plugin_verifiers(tmp_path, monkeypatch):
+    """--verifier module:callable: a function, a class or an object with .score."""
+    from empirical.verifiers import load_plugin
+
+    (tmp_path / "team_verifier.py").write_text(
+        "import numpy as np\n"
+        "def score(question, answers, rng):\n"
+        "    return [float(a == question.answer) for a in answers]\n"
+        "class Scorer:\n"
+        "    def score(self, question, answers, rng):\n"
+        "        return np.full(len(answers), 2.0)\n"
+        "INSTANCE = Scorer()\n"
+        "NOT_CALLABLE = 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    q = synthetic_task(1, 0)[0]
+    rng = np.random.default_rng(0)
+    f = make_verifier("team_verifier:score")
+    assert f.score(q, [q.answer, "Z"], rng).tolist() == [1.0, 0.0]
+    assert "team_verifier:score" in repr(f)
+    for name in ("Scorer", "INSTANCE"):
+        assert make_verifier(f"team_verifier:{name}").score(q, ["A"], rng).tolist() == [2.0]
+    with pytest.raises(ValueError, match="has no"):
+        load_plugin("team_verifier", "missing")
+    with pytest.raises(ValueError, match="neither"):
+        load_plugin("team_verifier", "NOT_CALLABLE")
+    assert parse_verifier_spec("team_verifier:score")[0] == "plugin"

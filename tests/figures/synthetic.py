@@ -16,6 +16,8 @@ from sim.results import write_results
 
 R = 8
 S = 5
+MIX = {"fractions": [0.85, 0.15], "p": [0.6, 0.05]}
+REGIMES = ["self-dominated, long horizon", "short horizon", "s → 0", "default student"]
 
 
 def _rounds(r: int = R) -> dict[str, np.ndarray]:
@@ -50,7 +52,7 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     alphas = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
     kappas = np.array([0.0, 1.0, 3.0])
-    drift = 0.004 * (2 * a_pair(alphas[:, None], kappas[None, :]) - 1)  # (alpha, kappa)
+    drift = 0.02 * (2 * a_pair(alphas[:, None], kappas[None, :]) - 1)  # (alpha, kappa)
 
     h = _walk(rng, (5, 3, S), drift[..., None])
     write_results(
@@ -64,6 +66,7 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
             ),
             "theory_threshold": (("kappa",), np.where(kappas > 0, 0.5, np.nan)),
             "theory_first_round_drift": (("alpha", "kappa"), drift),
+            "theory_first_round_drift_se": (("alpha", "kappa"), np.zeros_like(drift)),
         },
         _attrs("phase", {"gate": "uniform"}),
     )
@@ -91,6 +94,7 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
                 ("n", "alpha", "kappa"),
                 np.broadcast_to(truth, (2, 2, 3)),
             ),
+            "theory_pair_accuracy_grid_se": (("n", "alpha", "kappa"), np.zeros((2, 2, 3))),
         },
         _attrs("pairs", {}),
     )
@@ -113,7 +117,7 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
 
     ia, ik = np.array([0.08, 0.23, 0.4]), np.array([0.1, 3.0])
     dmg = (1 - 2 * ia[:, None]) * (2 * norm.cdf(np.sqrt(2) * ik[None, :]) - 1)
-    dd = -0.003 * dmg[None, :, :, None] * np.array([1.0, 1.5])[:, None, None, None]
+    dd = -0.015 * dmg[None, :, :, None] * np.array([1.0, 1.5])[:, None, None, None]
     write_results(
         root / "inversion.nc",
         {"gate": np.arange(2), "alpha": ia, "kappa": ik, "seed": np.arange(S), **_rounds()},
@@ -179,48 +183,46 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         },
         _attrs(
             "mismatch",
-            {"regimes": {}},
-            regime_names=json.dumps(
-                ["self-dominated, long horizon", "short horizon", "s → 0", "default student"]
-            ),
+            {"regimes": {name: {"mix": MIX} for name in REGIMES}},
+            regime_names=json.dumps(REGIMES),
             regime_roles=json.dumps(["mismatch", "short", "consensus", "boundary"]),
             gate_names=json.dumps(["uniform", "rank", "proportional", "rank/reward"]),
         ),
     )
 
-    # T2: per-prompt batch means (20 batches) around each form's prediction; the trained-pair
-    # reading exceeds the fresh-pair one by 0.004 (the variance term); the noise is centred per
-    # prompt so that each reading's mean is exactly its prediction
-    P, NB = 20, 20
-
-    def noise():
-        e = 0.002 * rng.standard_normal((NB, P))
-        return e - e.mean(0)
-
+    # T2: per prompt, measured progress around its prediction (noise centred on the truth)
+    P = 20
     pred = rng.random(P) * 0.01
-    fresh_b = pred + noise()
-    trained_b = pred + 0.004 + noise()
+    e = 0.0004 * rng.standard_normal(P)
     write_results(
         root / "variance.nc",
-        {"prompt": np.arange(P), "batch": np.arange(NB)},
+        {"prompt": np.arange(P)},
         {
             "predicted_fresh": (("prompt",), pred),
-            "predicted_trained": (("prompt",), pred + 0.004),
             "predicted_fresh_se": (("prompt",), np.full(P, 0.0002)),
-            "predicted_trained_se": (("prompt",), np.full(P, 0.0002)),
-            "measured_fresh": (("prompt",), fresh_b.mean(0)),
-            "measured_trained": (("prompt",), trained_b.mean(0)),
-            "measured_fresh_se": (("prompt",), fresh_b.std(0, ddof=1) / np.sqrt(NB)),
-            "measured_trained_se": (("prompt",), trained_b.std(0, ddof=1) / np.sqrt(NB)),
-            "measured_fresh_batches": (("batch", "prompt"), fresh_b),
-            "measured_trained_batches": (("batch", "prompt"), trained_b),
-            "measured_fresh_skew": (("prompt",), np.full(P, 2.0)),
-            "measured_trained_skew": (("prompt",), np.full(P, 2.0)),
-            "measured_fresh_kurt": (("prompt",), np.full(P, 10.0)),
-            "measured_trained_kurt": (("prompt",), np.full(P, 10.0)),
+            "measured_fresh": (("prompt",), pred + e - e.mean()),
+            "measured_fresh_se": (("prompt",), np.full(P, 0.0004)),
             "seed_of_prompt": (("prompt",), np.repeat(np.arange(2), P // 2)),
         },
-        _attrs("variance", {"draws": 1000, "alpha": 0.7, "kappa": 1.0, "eta": 0.05}),
+        _attrs(
+            "variance",
+            {"draws": 1000, "alpha": 0.7, "kappa": 1.0, "eta": 0.05, "moment_batches": 8},
+        ),
+    )
+
+    # T2b: realised N_eff, uniform about 28 and rank about 20, never above B = 32
+    write_results(
+        root / "neff.nc",
+        {"gate": np.arange(2), "verifier": np.arange(2), "seed": np.arange(S), **_rounds()},
+        {
+            "n_eff": (
+                ("gate", "verifier", "seed", "step"),
+                np.stack([np.full((2, S, R), 28.0), 20.0 + rng.random((2, S, R))]),
+            ),
+            "alpha": (("verifier",), np.array([0.23, 0.8])),
+            "kappa": (("verifier",), np.array([3.0, 3.0])),
+        },
+        _attrs("neff", {"B": 32}, gate_names=json.dumps(["uniform", "rank"])),
     )
 
     c = np.logspace(0, 2, 5)
@@ -233,6 +235,7 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
             "alpha": (("compute",), np.linspace(0.6, 0.9, 5)),
             "kappa": (("compute",), np.linspace(0.5, 3, 5)),
             "theory_gain": (("compute",), gain),
+            "theory_gain_se": (("compute",), np.zeros(5)),
         },
         _attrs("cap", {}, epsilon=1e-5, theory_cap=20.0),
     )

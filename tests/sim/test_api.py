@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sim
-from theory.cli import main
+from paper.cli import main
 
 SMALL = {"N": 48, "N_h": 64, "B": 16, "rounds": 25}
 

@@ -102,50 +102,6 @@ def _t3_verifier(N):
     return sim.heterogeneous_verifier([0.85, 0.15], [1.0, 0.0], [k_right, k_wrong], N)
 
 
-def _t3_early(eta, lam, gates, seeds=128):
-    """Held-out change over theory's horizon in T3's self-dominated student (K = 2, s = 20)."""
-    from sim.reproduce import (
-        MISMATCH_MIX,
-        MISMATCH_ROUNDS,
-        mismatch_discovery,
-        mismatch_horizon_rounds,
-    )
-
-    over = dict(K=2, N=128, s=20.0, eta=eta, lam=lam)
-    horizon = mismatch_horizon_rounds(MISMATCH_MIX, "default", over)
-    disc = mismatch_discovery("default", over)
-    alpha_x, kappa_x = _t3_verifier(128)
-    window = int(np.ceil(horizon))
-    early = {}
-    for g in gates:
-        cfg = sim.make_config(alpha_x, kappa_x, gate=g, rounds=MISMATCH_ROUNDS, **over)
-        h = sim.run_seeds(cfg, seeds).heldout_acc
-        early[g] = h[:, window] - h[:, 0]
-    return horizon, disc, early
-
-
-def test_T3_direction_mismatch_large_s():
-    """Regime chosen by theory (paper/theory.md T3, T3-discovery): self-dominated progress
-    (K = 2, s = 20), theory's horizon (124 rounds at eta = 0.01) longer than the gate's discovery
-    time (32 rounds) and an EMA that holds >= 1 self-observation (lam = 0.05). Over the horizon,
-    uniform replay gains held-out accuracy and the default rank gate (and the proportional gate,
-    whose weights follow T3's (2p - 1)^2 in expectation) lose it."""
-    horizon, disc, early = _t3_early(0.01, 0.05, ("uniform", "rank", "proportional"))
-    assert horizon > disc["discovery_rounds"] and disc["memory_observations"] >= 1
-    assert _above(early["uniform"])
-    assert _below(early["rank"]) and _below(early["proportional"])
-    assert _below(early["rank"] - early["uniform"])
-
-
-def test_T3_no_mismatch_when_the_horizon_is_shorter_than_discovery():
-    """Same student at eta = 0.1: DPO saturates the confidently-wrong prompts (horizon 12 rounds)
-    before the gate can see their self-term (32 rounds): the rank gate does not lose."""
-    horizon, disc, early = _t3_early(0.1, 0.3, ("uniform", "rank"))
-    assert horizon < disc["discovery_rounds"]
-    assert _above(early["uniform"])
-    assert not _below(early["rank"])
-
-
 def test_T3_consensus_lock_in_small_s():
     """s -> 0 (cross-term dominates): the gate amplifies whatever consensus forms, right or
     wrong, so final held-out changes spread far more across seeds than under uniform replay."""

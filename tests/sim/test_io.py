@@ -8,7 +8,7 @@ import pytest
 import sim
 from sim.io import merge_parts, save_sweep, shard_indices
 from sim.results import read_results
-from theory.cli import main
+from paper.cli import main
 
 SMALL = {"N": 24, "N_h": 32, "B": 8, "rounds": 6}
 GRID = {"alphas": [0.2, 0.5, 0.9], "kappas": [0.5, 2.0]}

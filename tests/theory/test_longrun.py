@@ -18,15 +18,15 @@ import numpy as np
 import pytest
 from scipy.special import expit, ndtr
 
-from theory.drift import heldout_accuracy0, heldout_gradient_b
+from theory.t1_drift import heldout_accuracy0, heldout_gradient_b
 from theory.longrun import (
-    _jacobian_trace,
+    _noise_terms,
     expected_ascent,
     heldout_accuracy_cr,
     long_run_prediction,
     mean_field_run,
 )
-from theory.pairs import pair_accuracy
+from theory.l0_pairs import pair_accuracy
 from theory.student import get_student
 
 
@@ -76,6 +76,16 @@ def test_t1_long_expected_ascent_matches_pair_monte_carlo():
     se = G.std(0) / math.sqrt(S)
     assert np.all(np.abs(G.mean(0) - g) < 4 * se + 1e-12)
     assert abs(g.sum()) < 1e-12  # ascent moves logit differences only
+    # second moment of the ascent in a feature direction with Gram matrix C (noise input)
+    F = rng.normal(size=(K, 3))
+    C = F @ F.T
+    dist2 = np.diag(C)[:, None] + np.diag(C)[None, :] - 2 * C
+    sq = a**2 * dist2[w, lo]
+    Pw = ndtr(math.sqrt(2) * kappa * (v[:, None] - v[None, :]))
+    sm = expit(-beta * (delta[:, None] - delta[None, :]))
+    Xw = pi[:, None] * pi[None, :] * (1 - np.eye(K)) * Pw * sm
+    E2, _ = _noise_terms(g, Xw, sm, np.diag(C), C @ pi, dist2, beta)
+    assert abs(sq.mean() - E2) < 4 * sq.std() / math.sqrt(S)
 
 
 def test_t1_long_jacobian_trace_matches_finite_differences():
@@ -98,10 +108,24 @@ def test_t1_long_jacobian_trace_matches_finite_differences():
     pi = np.exp(lg) / np.exp(lg).sum()
     Pw = ndtr(math.sqrt(2) * kappa * (v[:, None] - v[None, :]))
     sm = expit(-beta * (delta[:, None] - delta[None, :]))
-    pp = pi[:, None] * pi[None, :] * (1 - np.eye(K))
-    W = 2 * beta * pp * Pw * sm
-    R = 2 * beta * Pw * sm * (1 - sm)
-    assert _jacobian_trace(C, W, pp, R, pi, beta) == pytest.approx(fd, rel=1e-6, abs=1e-9)
+    Xw = pi[:, None] * pi[None, :] * (1 - np.eye(K)) * Pw * sm
+    dist2 = np.diag(C)[:, None] + np.diag(C)[None, :] - 2 * C
+    g = expected_ascent(delta, lg, v, kappa, beta)
+    E2, trace = _noise_terms(g, Xw, sm, np.diag(C), C @ pi, dist2, beta)
+    assert trace == pytest.approx(fd, rel=1e-6, abs=1e-9)
+    # E||G||^2 in the direction with Gram C, by enumerating ordered outcomes directly
+    e2 = sum(
+        2
+        * pi[i]
+        * pi[j]
+        * Pw[i, j]
+        * (beta * expit(-beta * (delta[i] - delta[j]))) ** 2
+        * dist2[i, j]
+        for i in range(K)
+        for j in range(K)
+        if i != j
+    )
+    assert E2 == pytest.approx(e2, rel=1e-12)
 
 
 @pytest.mark.parametrize("student", ["default", "second"])

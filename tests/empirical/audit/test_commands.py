@@ -10,33 +10,10 @@ import numpy as np
 import pytest
 
 from empirical import audit
-from theory.cli import main
-
-
-def _records(name, alpha, kappa, m, seed, task="mmmu", loc=0.0, scale=1.0):
-    rng = np.random.default_rng(seed)
-    c = rng.integers(0, 2, m)
-    v = np.where(rng.random(m) < alpha, c, 1 - c)
-    s = loc + scale * (kappa * (2 * v - 1) + rng.standard_normal(m))
-    return [
-        {
-            "question_id": f"q{i // 4}",
-            "candidate_id": i % 4,
-            "score": float(s[i]),
-            "label": int(c[i]),
-            "verifier": name,
-            "task": task,
-        }
-        for i in range(m)
-    ]
-
-
-def _write(path, records, extra_lines=()):
-    lines = [json.dumps(r) for r in records]
-    for pos, text in extra_lines:
-        lines.insert(pos, text)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+from tests.empirical.audit.synthetic import records as _records
+from tests.empirical.audit.synthetic import run_audit as _run
+from tests.empirical.audit.synthetic import strict_json as _strict_json
+from tests.empirical.audit.synthetic import write_jsonl as _write
 
 
 @pytest.fixture
@@ -49,12 +26,6 @@ def scores_file(tmp_path):
     return _write(tmp_path / "scores.jsonl", recs)
 
 
-def _run(capsys, *argv):
-    rc = main(["audit", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def test_table_is_ranked_by_predicted_gain(scores_file, capsys):
     rc, out, err = _run(capsys, scores_file, "--gate", "uniform")
     assert rc == 0, err
@@ -62,15 +33,8 @@ def test_table_is_ranked_by_predicted_gain(scores_file, capsys):
     body = [ln.split()[1] for ln in out.splitlines()[2:5]]
     assert body == ["good", "near-random", "confident"]
     assert "above" in out and "below" in out
-
-
-def _strict_json(text):
-    """Parse JSON rejecting NaN / Infinity (not JSON, though Python's json emits them)."""
-
-    def refuse(name):
-        raise ValueError(f"non-standard JSON constant {name}")
-
-    return json.loads(text, parse_constant=refuse)
+    assert "rubric accuracy in three measures:" in out
+    assert sum(ln.split()[3:4] == ["selection"] for ln in out.splitlines()) == 3
 
 
 def test_json_output_default_gate_is_strict_json(scores_file, capsys):
@@ -95,6 +59,13 @@ def test_json_output(scores_file, capsys):
         assert v["n_candidates"] == 400 and v["n_questions"] == 100
         assert v["side"] in ("above", "below", "cannot tell: label more")
         assert v["gate_amplification"] >= 1.0
+        m = v["measures"]
+        assert set(m) == {"verdict", "pair", "selection"}
+        assert m["verdict"]["value"] == v["alpha"] and m["verdict"]["threshold"] == 0.5
+        for name in ("pair", "selection"):
+            lo, hi = m[name]["ci"]
+            assert lo <= m[name]["value"] <= hi and 0.0 < m[name]["threshold"] < 1.0
+            assert m[name]["count"] > 0 and "bootstrap over questions" in m[name]["method"]
 
 
 @pytest.mark.parametrize("suffix,magic", [(".png", b"\x89PNG"), (".pdf", b"%PDF")])
@@ -202,11 +173,11 @@ def test_bad_files(tmp_path, capsys, setup, expected):
 @pytest.mark.parametrize(
     "argv,expected",
     [
-        (["--n", "1"], "--n must be an integer in [2, inf], got 1"),
+        (["--n", "1"], "--n must be an integer in [2, 32], got 1"),
         (["--gate", "best"], "--gate: gate must be one of"),
         (["--plot", "x.svg"], "--plot file must end in .png or .pdf"),
         (["--level", "1.5"], "--level must be in (0, 1)"),
-        (["--scale", "-1"], "--scale must be in (0, inf]"),
+        (["--scale", "-1"], "--scale must be in (0, 1e+100]"),
     ],
 )
 def test_bad_options(scores_file, capsys, argv, expected):
@@ -246,8 +217,9 @@ def test_load_scores_groups_and_pools_repeats(tmp_path):
     # Two more calls on candidate ("q0", 0) of verifier a: same label, pooled as one candidate.
     recs += [dict(recs[0], score=recs[0]["score"] + d) for d in (0.5, -0.25)]
     path = _write(tmp_path / "s.jsonl", recs, extra_lines=[(5, ""), (9, "   ")])
-    groups, n_bad = audit.load_scores(path)
-    assert n_bad == 0
+    loaded = audit.load_scores(path)
+    groups = loaded.groups
+    assert loaded.n_bad == 0 and loaded.n_duplicates == 0
     assert list(groups) == [("a", "t1"), ("b", "t2")]
     a = groups[("a", "t1")]
     assert a.n_candidates == 12 and a.n_scores == 14 and a.n_questions == 3

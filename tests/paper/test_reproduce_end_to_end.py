@@ -17,13 +17,15 @@ from pathlib import Path
 import pytest
 
 from figures import FIGURES
-from sim.claims import CLAIM_IDS
+from paper.experiments import EXPERIMENTS
+
+CLAIM_IDS = [cid for exp in EXPERIMENTS for cid in exp.ROWS]
 
 pytestmark = pytest.mark.slow
 
 
 def _reproduce(out: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "theory.cli", "reproduce", "--quick", "--quiet", "--out", str(out)]
+    cmd = [sys.executable, "-m", "paper.cli", "reproduce", "--quick", "--quiet", "--out", str(out)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 

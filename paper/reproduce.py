@@ -1,0 +1,383 @@
+"""``selfdpo reproduce``: every sweep, figure and claim of the paper from one command.
+
+Layout of the output folder (``--out``, default ``./results``)::
+
+    sweeps/<name>-<hash>.nc   one results file per experiment, named by the hash of its
+                              parameters and of the code it depends on
+    manifest.json             sweep name -> results file, hash, parameters (figures/_common.py)
+    figures/<figure>.png|pdf  every figure (figures/*.py, reading the results files only)
+    claims.json, claims.md    one row per claim: theory, simulation (95% CI), holds
+    paper/                    main.tex (copied from the repository's paper/), generated/*.tex
+                              (tables from claims.json), figures/ (copies of the PDFs), and
+                              main.pdf when a TeX engine is installed
+
+The cache: an experiment's results file is reused when its name carries the same hash (of the
+experiment's parameters, the source of ``theory/`` and ``sim/``, the shared experiment code and
+the experiment's own file) and the checksum of its contents, stored in the file, still matches
+them; otherwise it is recomputed, and a checksum mismatch is reported. To change an experiment,
+edit its ``spec`` (paper/experiments/<claim>.py): only that experiment reruns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import sim
+import theory
+from figures import (
+    compute_cap,
+    confidence_inversion,
+    direction_mismatch,
+    pair_accuracy,
+    phase_diagram,
+    replication,
+    silent_regression,
+    variance_theorem,
+)
+from figures._common import read_manifest, write_manifest
+from paper import claims as claims_mod
+from paper import mdtex
+from paper.claims import Claim, meta, unavailable
+from paper.experiments import EXPERIMENTS
+from paper.experiments import common as experiments_common
+from sim.files import atomic_write_text, check_output_dir
+from sim.results import Results, read_results, write_results
+from theory.util import UsageError
+
+CACHE_VERSION = 2
+PAPER_SRC = Path(__file__).resolve().parent  # main.tex, theory.md, model.md (package data)
+FIGURE_MODULES = (
+    phase_diagram,
+    pair_accuracy,
+    silent_regression,
+    confidence_inversion,
+    direction_mismatch,
+    variance_theorem,
+    compute_cap,
+    replication,
+)
+# front ends and statistics: they do not change what a sweep computes
+NOT_RESULTS_CODE = {"commands.py", "cli.py", "bench.py", "stats.py"}
+
+
+def plan(quick: bool) -> list[tuple[ModuleType, dict[str, Any]]]:
+    """Every experiment with its parameters for this mode."""
+    return [(exp, exp.spec(quick)) for exp in EXPERIMENTS]
+
+
+def code_fingerprint(experiment: ModuleType) -> str:
+    """Hash of the code an experiment's results depend on: the source files of theory/ and sim/
+    (less front ends and statistics), paper/experiments/common.py and the experiment's file."""
+    h = hashlib.sha256()
+    for pkg in (theory, sim):
+        root = Path(pkg.__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            if path.name not in NOT_RESULTS_CODE:
+                h.update(f"{pkg.__name__}/{path.relative_to(root)}".encode())
+                h.update(path.read_bytes())
+    for path in (Path(experiments_common.__file__), Path(experiment.__file__)):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def sweep_hash(name: str, params: dict[str, Any], fingerprint: str) -> str:
+    """16-hex-digit hash of (name, params, code fingerprint, cache version); key-order free."""
+    text = json.dumps(
+        {"name": name, "params": params, "code": fingerprint, "v": CACHE_VERSION},
+        sort_keys=True,
+        default=_jsonable,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def checksum(coords: dict[str, Any], data: dict[str, tuple[tuple[str, ...], Any]]) -> str:
+    """SHA-256 of a results file's coordinates and variables (names, dims, float64 values)."""
+    h = hashlib.sha256()
+    for name in sorted(coords):
+        h.update(f"c:{name}".encode())
+        h.update(np.ascontiguousarray(coords[name], dtype="<f8").tobytes())
+    for name in sorted(data):
+        dims, arr = data[name]
+        h.update(f"v:{name}:{','.join(dims)}".encode())
+        h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def cache_state(path: Path, digest: str) -> str:
+    """``ok`` (reusable), ``missing``, ``stale`` (other hash or unreadable) or ``corrupt``
+    (its contents do not match their stored checksum)."""
+    if not path.is_file():
+        return "missing"
+    try:
+        res = read_results(path)
+    except (ValueError, OSError):
+        return "stale"
+    if res.attrs.get("config_hash") != digest:
+        return "stale"
+    if res.attrs.get("checksum") != checksum(res.coords, res.data):
+        return "corrupt"
+    return "ok"
+
+
+def ensure_sweep(
+    out: Path,
+    experiment: ModuleType,
+    params: dict[str, Any],
+    bar: Callable[[str], None] = lambda s: None,
+    warn: Callable[[str], None] = lambda s: None,
+    runner: Callable | None = None,
+) -> tuple[Path, bool]:
+    """Run ``experiment`` unless its results file is cached; returns (path, reused)."""
+    name = experiment.SWEEP
+    digest = sweep_hash(name, params, code_fingerprint(experiment))
+    path = out / "sweeps" / f"{name}-{digest}.nc"
+    state = cache_state(path, digest)
+    if state == "ok":
+        return path, True
+    if state == "corrupt":
+        warn(f"sweep {name}: {path.name} does not match its checksum; recomputing")
+    coords, data, attrs = (runner or experiment.run)(params, bar)
+    attrs = {
+        **attrs,
+        "name": name,
+        "config": json.dumps(params, sort_keys=True, default=_jsonable),
+        "config_hash": digest,
+        "seeds": json.dumps([int(s) for s in coords.get("seed", [])]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "checksum": checksum(coords, data),
+    }
+    write_results(path, coords, data, attrs)
+    return path, False
+
+
+def check_out_dir(out: str | os.PathLike) -> Path:
+    """The output folder, created if needed; UsageError if empty, a file or not writable."""
+    try:  # an empty --out would be the current folder: refused, like a file or a device
+        path = check_output_dir(out, "--out")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {path} is not writable: {exc.strerror or exc}") from None
+    return path
+
+
+def _bar(items: Sequence, desc: str, unit: str, quiet: bool) -> tqdm:
+    return tqdm(items, desc=desc, unit=unit, file=sys.stderr, disable=True if quiet else None)
+
+
+def run_sweeps(
+    out: Path, planned: Sequence[tuple[ModuleType, dict]], *, quiet: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Ensure every experiment's results file; write and return the manifest.
+
+    An experiment that cannot run (RuntimeError) is recorded with the reason; its figure and
+    rows then report it.
+    """
+    manifest: dict[str, dict[str, Any]] = {}
+    bar = _bar(planned, "sweeps", "sweep", quiet)
+    for experiment, params in bar:
+        name = experiment.SWEEP
+        bar.set_postfix_str(name)
+        entry: dict[str, Any] = {"params": params}
+        t0 = time.time()
+        try:
+            path, reused = ensure_sweep(
+                out,
+                experiment,
+                params,
+                bar.set_postfix_str,
+                lambda s: bar.write(s, file=sys.stderr),
+            )
+            entry.update(
+                file=str(path.relative_to(out)), reused=reused, seconds=round(time.time() - t0, 1)
+            )
+        except RuntimeError as exc:
+            entry.update(file=None, reused=False, error=str(exc))
+            bar.write(f"sweep {name}: not run: {exc}", file=sys.stderr)
+        manifest[name] = entry
+    write_manifest(out, manifest)
+    return manifest
+
+
+def evaluate(out: Path) -> list[Claim]:
+    """Every experiment's rows, decided from its results file in ``out``."""
+    manifest = read_manifest(out)
+    rows: list[Claim] = []
+    for experiment in EXPERIMENTS:
+        name = experiment.SWEEP
+        entry = manifest.get(name, {})
+        try:
+            if not entry.get("file"):
+                raise FileNotFoundError(entry.get("error", f"sweep {name} was not run"))
+            res: Results = read_results(out / entry["file"])
+            rows += experiment.claims(res, meta(res, entry["file"], name))
+        except (FileNotFoundError, KeyError, ValueError) as exc:
+            rows += [
+                unavailable(cid, "", f"{type(exc).__name__}: {exc}", sweep=name)
+                for cid in experiment.ROWS
+            ]
+    return rows
+
+
+def draw_figures(out: Path, *, quiet: bool = False) -> tuple[list[Path], dict[str, str]]:
+    """Run every figure script on ``out``; PNG and PDF into ``out/figures``."""
+    paths: list[Path] = []
+    missing: dict[str, str] = {}
+    bar = _bar(FIGURE_MODULES, "figures", "fig", quiet)
+    for module in bar:
+        try:
+            paths += module.main(str(out), str(out / "figures"))
+        except FileNotFoundError as exc:
+            missing[module.STEM] = str(exc)
+            bar.write(f"figure {module.STEM}: not drawn: {exc}", file=sys.stderr)
+    return paths, missing
+
+
+def reproducibility_tex(manifest: dict[str, dict[str, Any]]) -> str:
+    """A table of every sweep's results file, hash and seeds (``generated/reproducibility.tex``)."""
+    lines = [
+        "% generated by selfdpo reproduce from manifest.json -- do not edit",
+        r"\begin{tabular}{@{}l l l@{}}",
+        r"\toprule",
+        r"sweep & results file & seeds \\",
+        r"\midrule",
+    ]
+    for name, entry in manifest.items():
+        seeds = entry.get("params", {}).get("seeds", "")
+        file = Path(entry["file"]).name if entry.get("file") else "not run"
+        lines.append(
+            f"{claims_mod.tex_escape(name)} & \\texttt{{{claims_mod.tex_escape(file)}}} & "
+            f"{claims_mod.tex_escape(str(seeds))} \\\\"
+        )
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def assemble_paper(
+    out: Path,
+    figure_paths: Sequence[Path],
+    claims: Sequence[Claim],
+    manifest: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """``out/paper``: main.tex etc. copied from the repository, figures and generated inputs
+    (claims tables and macros, the model and theory appendices and the run's reports converted
+    by paper.mdtex, the reproducibility table).
+
+    main.tex sets ``\\graphicspath{{figures/}}`` and inputs ``generated/*.tex``, so the folder
+    is self-contained: ``cd out/paper && pdflatex main.tex`` builds it.
+    """
+    paper = out / "paper"
+    (paper / "figures").mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.tex", "*.bib", "*.md"):
+        for src in PAPER_SRC.glob(pattern):
+            shutil.copyfile(src, paper / src.name)
+    for fig in figure_paths:
+        shutil.copyfile(fig, paper / "figures" / fig.name)
+    claims_mod.write_paper_tables(paper / "generated", list(claims))
+    mdtex.write_appendices(paper, PAPER_SRC)
+    mdtex.write_reports(out, paper)
+    if manifest is not None:
+        atomic_write_text(
+            paper / "generated" / "reproducibility.tex", reproducibility_tex(manifest)
+        )
+    return paper
+
+
+def build_pdf(paper: Path) -> tuple[Path | None, str]:
+    """Build ``paper/main.pdf`` with latexmk, pdflatex or tectonic if one is installed."""
+    engine = next((e for e in ("latexmk", "pdflatex", "tectonic") if shutil.which(e)), None)
+    if engine is None:
+        return None, "no TeX engine (latexmk, pdflatex, tectonic) installed: PDF build skipped"
+    if not (paper / "main.tex").is_file():
+        return None, "no main.tex: PDF build skipped"
+    latex = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "main.tex"]
+    passes = {
+        "latexmk": [["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex"]],
+        "pdflatex": [latex, ["bibtex", "main"], latex, latex]
+        if shutil.which("bibtex") and (paper / "refs.bib").is_file()
+        else [latex, latex],
+        "tectonic": [["tectonic", "main.tex"]],
+    }[engine]
+    try:
+        for cmd in passes:
+            subprocess.run(cmd, cwd=paper, check=True, capture_output=True, timeout=300)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        return None, f"{engine} failed ({type(exc).__name__}); see {paper / 'main.log'}"
+    return paper / "main.pdf", f"PDF built with {engine}: {paper / 'main.pdf'}"
+
+
+def reproduce(out: str | os.PathLike, *, quick: bool = False, quiet: bool = False) -> int:
+    """Everything: sweeps, figures, claims, paper.
+
+    Returns 0 if every row of kind ``claim`` holds, else 1 (``boundary`` rows never decide it).
+    """
+    t0 = time.time()
+    out_path = check_out_dir(out)
+    experiments_common.enable_compilation_cache()
+    manifest = run_sweeps(out_path, plan(quick), quiet=quiet)
+    figure_paths, missing = draw_figures(out_path, quiet=quiet)
+    claims = evaluate(out_path)
+    written = claims_mod.write_claims(out_path, claims)
+    paper_dir = assemble_paper(out_path, figure_paths, claims, manifest)
+    pdf, note = build_pdf(paper_dir)
+    reused = sum(1 for m in manifest.values() if m.get("reused"))
+    failed = [k for k, m in manifest.items() if m.get("error")]
+    print(
+        f"results:  {out_path / 'sweeps'} ({len(manifest)} sweeps, {reused} reused from cache"
+        + (f", not run: {', '.join(failed)}" if failed else "")
+        + ")"
+    )
+    print(
+        f"figures:  {out_path / 'figures'} ({len(figure_paths)} files"
+        + (f", not drawn: {', '.join(missing)}" if missing else "")
+        + ")"
+    )
+    print(f"claims:   {written[0]}  {written[1]}")
+    print(f"paper:    {paper_dir / 'main.tex'} ({note})")
+    main = [c for c in claims if c.kind == "claim"]
+    failing = [c for c in main if not c.holds]
+    boundary = [c for c in claims if c.kind != "claim"]
+    print(
+        f"claims holding: {len(main) - len(failing)}/{len(main)}; boundary rows holding: "
+        f"{sum(c.holds for c in boundary)}/{len(boundary)} "
+        f"({'quick' if quick else 'full'} run, {time.time() - t0:.0f} s)"
+    )
+    not_holding = [c for c in boundary if not c.holds]
+    if not_holding:
+        sys.stderr.write(
+            "boundary rows not holding (reported, exit status unaffected): "
+            f"{', '.join(c.id for c in not_holding)}\n"
+        )
+    if failing:
+        sys.stderr.write(f"failing claims: {', '.join(c.id for c in failing)}\n")
+        for c in failing:
+            sys.stderr.write(f"  {c.id}: {c.decision}\n")
+        return 1
+    return 0

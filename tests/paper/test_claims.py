@@ -1,0 +1,92 @@
+"""The claims report: the row builder and the Markdown/JSON/TeX writers."""
+
+import json
+
+import numpy as np
+import pytest
+
+from paper import claims
+from paper.claims import Claim, row
+from paper.experiments import EXPERIMENTS
+from paper.reproduce import evaluate
+
+
+def _rows():
+    meta = {"sweep": "s", "seeds": [0, 1], "config_hash": "h", "config_file": "f"}
+    return [
+        row(
+            "T1",
+            "a_b 5%",
+            theory=np.float64(0.5),
+            theory_text="t",
+            sim=np.array(0.51),
+            ci=(0.4, 0.6),
+            holds=np.True_,
+            decision="d",
+            meta=meta,
+        ),
+        row(
+            "T5-kappa0",
+            "s",
+            theory=None,
+            theory_text="sign",
+            sim=0.1,
+            ci=None,
+            holds=False,
+            decision="d2",
+            meta=meta,
+            kind="boundary",
+        ),
+    ]
+
+
+def test_row_converts_numbers_and_keeps_provenance():
+    r = _rows()[0]
+    assert type(r.theory) is float and type(r.sim) is float and type(r.holds) is bool
+    assert r.sim_ci == (0.4, 0.6) and r.seeds == [0, 1] and r.kind == "claim"
+    assert json.loads(json.dumps(r.to_dict()))["sim_ci"] == [0.4, 0.6]
+
+
+def test_writers_list_every_row(tmp_path):
+    rows = _rows()
+    j, m = claims.write_claims(tmp_path, rows)
+    assert [r["id"] for r in json.loads(j.read_text())] == ["T1", "T5-kappa0"]
+    text = m.read_text()
+    assert "| T1 | claim |" in text and "| T5-kappa0 | boundary |" in text
+    assert "1 of 1 claims hold" in text and "0 of 1 boundary rows hold" in text
+    table, macros = claims.write_paper_tables(tmp_path / "gen", rows)
+    assert table.read_text().count(r"\\") == len(rows) + 1  # header + one row per claim
+    mac = macros.read_text()
+    assert r"\newcommand{\claimTfivekappazeroHolds}{fails}" in mac
+    assert r"\newcommand{\claimsHeld}{1}" in mac
+
+
+def test_tex_escape():
+    assert claims.tex_escape("a_b 5% & #1 {x}") == r"a\_b 5\% \& \#1 \{x\}"
+
+
+def test_every_experiment_is_decided_on_synthetic_results(synth, tmp_path):
+    import shutil
+
+    from figures._common import write_manifest
+
+    root = tmp_path / "r"
+    shutil.copytree(synth, root)
+    write_manifest(root, {e.SWEEP: {"file": f"{e.SWEEP}.nc"} for e in EXPERIMENTS})
+    rows = evaluate(root)
+    assert [r.id for r in rows] == [cid for e in EXPERIMENTS for cid in e.ROWS]
+    assert all(isinstance(r, Claim) and r.decision for r in rows)
+
+
+def test_a_missing_sweep_makes_its_rows_unavailable(tmp_path):
+    from figures._common import write_manifest
+
+    write_manifest(tmp_path, {"phase": {"file": None, "error": "boom"}})
+    rows = {r.id: r for r in evaluate(tmp_path)}
+    assert not rows["T1"].holds and "boom" in rows["T1"].decision
+    assert rows["T1"].theory_text == "unavailable"
+
+
+@pytest.mark.parametrize("cid", ["T1", "T3-proportional", "L0-n"])
+def test_macro_names_are_letters_only(cid):
+    assert claims.macro_name(cid).isalpha()

@@ -1,0 +1,96 @@
+"""The reproduce build: plan, cache (code hash and checksum), output folder checks."""
+
+import numpy as np
+import pytest
+
+from paper import reproduce as rp
+from paper.experiments import EXPERIMENTS, t1_threshold, t6_cap
+from sim.results import read_results, write_results
+from theory.util import UsageError
+
+
+def test_sweep_hash_depends_on_params_and_code_not_on_key_order():
+    h = rp.sweep_hash("phase", {"a": 1, "b": [1, 2]}, "code1")
+    assert h == rp.sweep_hash("phase", {"b": [1, 2], "a": 1}, "code1")
+    assert h != rp.sweep_hash("phase", {"a": 2, "b": [1, 2]}, "code1")
+    assert h != rp.sweep_hash("phase", {"a": 1, "b": [1, 2]}, "code2")
+    assert h != rp.sweep_hash("pairs", {"a": 1, "b": [1, 2]}, "code1")
+    assert len(h) == 16
+
+
+def test_code_fingerprint_is_per_experiment_and_follows_its_file(tmp_path, monkeypatch):
+    a, b = rp.code_fingerprint(t1_threshold), rp.code_fingerprint(t6_cap)
+    assert a != b and a == rp.code_fingerprint(t1_threshold)
+    copy = tmp_path / "t1_threshold.py"
+    copy.write_text(open(t1_threshold.__file__).read() + "\n# edited\n")
+    monkeypatch.setattr(t1_threshold, "__file__", str(copy))
+    assert rp.code_fingerprint(t1_threshold) != a
+
+
+def test_plan_has_every_experiment_and_quick_is_smaller():
+    quick, full = rp.plan(True), rp.plan(False)
+    assert [e for e, _ in quick] == [e for e, _ in full] == list(EXPERIMENTS)
+    assert len({e.SWEEP for e in EXPERIMENTS}) == len(EXPERIMENTS)
+    pq, pf = dict(quick)[t1_threshold], dict(full)[t1_threshold]
+    assert pq["rounds"] < pf["rounds"]
+    assert len(pq["alphas"]) * len(pq["kappas"]) < len(pf["alphas"]) * len(pf["kappas"])
+
+
+class _Toy:
+    SWEEP = "toy"
+    __file__ = t1_threshold.__file__
+
+
+def _runner(calls):
+    def run(params, bar):
+        calls.append(params)
+        return ({"x": np.arange(3)}, {"y": (("x",), np.ones(3) * params["v"])}, {})
+
+    return run
+
+
+def test_ensure_sweep_reuses_a_file_whose_hash_and_checksum_match(tmp_path):
+    calls = []
+    p1, r1 = rp.ensure_sweep(tmp_path, _Toy, {"v": 2.0}, runner=_runner(calls))
+    p2, r2 = rp.ensure_sweep(tmp_path, _Toy, {"v": 2.0}, runner=_runner(calls))
+    assert (r1, r2) == (False, True) and p1 == p2 and len(calls) == 1
+    p3, r3 = rp.ensure_sweep(tmp_path, _Toy, {"v": 3.0}, runner=_runner(calls))
+    assert not r3 and p3 != p1 and len(calls) == 2
+
+
+def test_a_results_file_that_fails_its_checksum_is_recomputed_and_reported(tmp_path):
+    calls, warnings = [], []
+    path, _ = rp.ensure_sweep(tmp_path, _Toy, {"v": 2.0}, runner=_runner(calls))
+    res = read_results(path)
+    res.data["y"] = (("x",), np.array([1.0, 9.0, 1.0]))  # contents changed, attrs kept
+    write_results(path, res.coords, res.data, res.attrs)
+    assert rp.cache_state(path, res.attrs["config_hash"]) == "corrupt"
+    _, reused = rp.ensure_sweep(
+        tmp_path, _Toy, {"v": 2.0}, warn=warnings.append, runner=_runner(calls)
+    )
+    assert not reused and len(calls) == 2 and "checksum" in warnings[0]
+    assert read_results(path)["y"].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_checksum_ignores_byte_order_but_not_values():
+    c = {"x": np.arange(3)}
+    d = {"y": (("x",), np.array([1.0, 2.0, 3.0]))}
+    be = {"y": (("x",), np.array([1.0, 2.0, 3.0], dtype=">f8"))}
+    assert rp.checksum(c, d) == rp.checksum(c, be)
+    assert rp.checksum(c, d) != rp.checksum(c, {"y": (("x",), np.array([1.0, 2.0, 4.0]))})
+
+
+def test_check_out_dir_rejects_a_file_and_an_unwritable_path(tmp_path):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="--out"):
+        rp.check_out_dir(f)
+    with pytest.raises(UsageError, match="not writable"):
+        rp.check_out_dir(f / "sub")
+    assert rp.check_out_dir(tmp_path / "new" / "dir").is_dir()
+
+
+def test_figure_modules_are_the_figures_package_list():
+    from figures import FIGURES
+
+    assert [m.STEM for m in rp.FIGURE_MODULES] == list(FIGURES)
