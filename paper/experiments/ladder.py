@@ -202,7 +202,9 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
             if not idx:
                 continue
             R, miss = fit_budget(
-                damage_curves(traj_d.heldout_acc[idx]), p["target_damage_pp"], p["rounds"] // 10
+                damage_curves(traj_d.heldout_acc[idx]),
+                p["target_damage_pp"],
+                max(3, p["rounds"] // 25),
             )
             if best is None or miss < best["miss_pp"]:
                 best = dict(
@@ -657,6 +659,8 @@ def markdown(res: Results) -> str:
         "range and selection accuracies, the DPO-loss trend (rows LADDER-order, LADDER-3B, "
         "LADDER-silent).",
         "",
+        _why(cs, fit),
+        "",
         "## The study's advice",
         "",
     ]
@@ -689,6 +693,23 @@ def markdown(res: Results) -> str:
             ]
             lines.append(f"| {s} | {t} | " + " | ".join(f"{r:+.2f}" for r in rho) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _why(cs: list[dict], fit: dict) -> str:
+    """Why the selection reading misses: the model's damage ratio across 8-23% vs the study's."""
+    mm = [cs[i] for i in _pick(cs, student="default", task="MMMU")]
+    sim = [-c["sim_pp"][0] for c in mm]
+    th = [-c["theory_pp"] for c in mm]
+    lo, hi = fit["target_pp"]
+    return (
+        f"Why: at selection accuracies 8-23% the model's damage ratio, most- over least-damaging "
+        f"rung, is {max(sim) / min(sim):.2f} simulated and {max(th) / min(th):.2f} at first "
+        f"order (T1: damage is proportional to 1 - 2 a_pair, and along a contour of fixed "
+        f"selection accuracy a_pair barely moves with kappa), while the study's "
+        f"{hi:g}/{lo:g} = {hi / lo:.2f}; the fit trades the two ends off. Read as verdict "
+        "accuracy with confidence rising from near-random, 8-23% spans a wider damage ratio "
+        "(T5: damage is proportional to (1 - 2 alpha) erf(kappa)), which is why that reading fits."
+    )
 
 
 def _ci(ci: tuple[float, float]) -> str:
