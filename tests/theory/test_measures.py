@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
@@ -468,3 +468,50 @@ def test_T1_pair_n4_inverse_and_hull():
     lo, hi = equivalent_alpha(v, "pair", **kw)
     assert lo == 0.0 and 0.3 <= hi < 0.5
     assert side(v, "pair", **kw) == "below"
+
+
+_NUMS = ("0", "0.15", "0.5", "0.99", "1", "-0.1", "1.5", "nan", "inf", "1e308", "x")
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.sampled_from(_NUMS),
+    measure=st.sampled_from(("verdict", "pair", "selection", "bogus")),
+    extra=st.lists(
+        st.sampled_from(
+            [
+                ("--K", "4"),
+                ("--K", "1"),
+                ("--K", "300"),
+                ("--K", "2.5"),
+                ("--n", "4"),
+                ("--n", "2"),
+                ("--n", "1"),
+                ("--n", "4.5"),
+                ("--n", "1e9"),
+                ("--p-correct", "0.3"),
+                ("--p-correct", "0"),
+                ("--p-correct", "nan"),
+                ("--kappa", "2"),
+                ("--kappa", "0"),
+                ("--kappa", "inf"),
+                ("--kappa", "-1"),
+                ("--alpha", "0.3"),
+            ]
+        ),
+        max_size=4,
+        unique_by=lambda kv: kv[0],
+    ),
+    js=st.booleans(),
+)
+def test_cli_rubric_accuracy_fuzz_exit_0_or_2_strict_json(capsys, value, measure, extra, js):
+    argv = ["predict", "--rubric-accuracy", value, "--measure", measure]
+    argv += [x for kv in extra for x in kv] + ["--json"] * js
+    capsys.readouterr()  # read per example: the fixture is not reset between examples
+    rc = _main(argv)
+    out, err = capsys.readouterr()
+    assert rc in (0, 2), (argv, err)
+    if rc == 2:
+        assert err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    elif js:
+        json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
