@@ -341,6 +341,16 @@ def cells(res: Results) -> list[dict[str, Any]]:
     return out
 
 
+def _bonf(x: np.ndarray, m: int) -> tuple[float, float, float]:
+    """Seed mean of ``x`` with its two-sided interval at level 1 - 0.05 / m (Bonferroni)."""
+    mean, lo, hi, _ = mean_ci(x, axis=0, level=1.0 - 0.05 / max(m, 1))
+    return float(mean), float(lo), float(hi)
+
+
+def _change(res: Results, i: int, m: int) -> tuple[float, float, float]:
+    return _bonf(100.0 * res["delta"][i], m)
+
+
 def _pick(cs: list[dict], **kw: Any) -> list[int]:
     return [i for i, c in enumerate(cs) if all(c[k] == v for k, v in kw.items())]
 
@@ -403,15 +413,17 @@ def _task(res, cs, meta) -> Claim:
         "(the most capable rung; model: verifier quality is task-specific)"
     )
     top = RUNGS
-    mv = cs[_pick(cs, student="default", task="MathVista", rung=top)[0]]
-    mm = cs[_pick(cs, student="default", task="MMMU", rung=top)[0]]
+    i_mv = _pick(cs, student="default", task="MathVista", rung=top)[0]
+    i_mm = _pick(cs, student="default", task="MMMU", rung=top)[0]
+    mv, mm = cs[i_mv], cs[i_mm]
+    c_mv, c_mm = _change(res, i_mv, 2), _change(res, i_mm, 2)
     both = [
         r
         for r in range(1, RUNGS + 1)
         if cs[_pick(cs, student="default", task="MathVista", rung=r)[0]]["sim_pp"][1] > 0
         and min(cs[j]["sim_pp"][2] for j in _pick(cs, student="default", rung=r, main=True)) < 0
     ]
-    holds = mv["sim_pp"][1] > 0 and mm["sim_pp"][2] < 0
+    holds = c_mv[1] > 0 and c_mm[2] < 0
     return row(
         "LADDER-task",
         statement,
@@ -421,9 +433,9 @@ def _task(res, cs, meta) -> Claim:
         sim=mv["sim_pp"][0] - mm["sim_pp"][0],
         ci=None,
         holds=holds,
-        decision=f"rung {top}: MathVista {ci_text(*mv['sim_pp'], unit=' pp')} (must be > 0), "
-        f"MMMU {ci_text(*mm['sim_pp'], unit=' pp')} (must be < 0); rungs helping on MathVista "
-        f"and hurting on another task: {both}",
+        decision=f"rung {top}, Bonferroni over 2: MathVista {ci_text(*c_mv, unit=' pp')} (must "
+        f"be > 0), MMMU {ci_text(*c_mm, unit=' pp')} (must be < 0); rungs helping on MathVista "
+        f"and hurting on another task (95% intervals): {both}",
         meta=meta,
     )
 
@@ -434,10 +446,9 @@ def _sides(res, cs, meta) -> Claim:
         "the side of theory's threshold in the selection measure the study reports"
     )
     idx = [i for i, c in enumerate(cs) if c["main"]]
-    sig = [i for i in idx if cs[i]["sim_pp"][1] > 0 or cs[i]["sim_pp"][2] < 0]
-    agree = [
-        i for i in sig if (cs[i]["sim_pp"][0] > 0) == (cs[i]["selection"] > cs[i]["threshold"])
-    ]
+    ch = {i: _change(res, i, len(idx)) for i in idx}
+    sig = [i for i in idx if ch[i][1] > 0 or ch[i][2] < 0]
+    agree = [i for i in sig if (ch[i][0] > 0) == (cs[i]["selection"] > cs[i]["threshold"])]
     bad = [
         f"{cs[i]['student']}/{cs[i]['task']}/rung {cs[i]['rung']}" for i in sig if i not in agree
     ]
@@ -449,7 +460,8 @@ def _sides(res, cs, meta) -> Claim:
         sim=len(agree) / len(sig) if sig else math.nan,
         ci=None,
         holds=bool(sig) and len(agree) == len(sig) and len(sig) >= 0.75 * len(idx),
-        decision=f"{len(idx)} cells; 95% interval excludes 0 in {len(sig)} (need >= 3/4); "
+        decision=f"{len(idx)} cells; interval (Bonferroni over {len(idx)}) excludes 0 in "
+        f"{len(sig)} (need >= 3/4); "
         f"on theory's side: {len(agree)}" + (f"; against: {', '.join(bad)}" if bad else ""),
         meta=meta,
     )
@@ -461,19 +473,21 @@ def _silent(res, cs, meta) -> Claim:
         "(last minus first quarter of the budget), as the study reports (T4)"
     )
     idx = _pick(cs, task="MMMU")
-    ok = [i for i in idx if cs[i]["sim_pp"][2] < 0 and cs[i]["loss_trend"][2] < 0]
-    worst = max(idx, key=lambda i: cs[i]["loss_trend"][2])
+    m = 2 * len(idx)  # two one-sided tests per cell
+    trend = {i: _bonf(res["loss_windows"][i][:, -1] - res["loss_windows"][i][:, 0], m) for i in idx}
+    ok = [i for i in idx if _change(res, i, m)[2] < 0 and trend[i][2] < 0]
+    worst = max(idx, key=lambda i: trend[i][2])
     return row(
         "LADDER-silent",
         statement,
         theory=None,
         theory_text="T4: the trained-pair loss falls whatever the verifier",
-        sim=cs[worst]["loss_trend"][0],
-        ci=cs[worst]["loss_trend"][1:],
+        sim=trend[worst][0],
+        ci=trend[worst][1:],
         holds=len(ok) == len(idx),
-        decision=f"{len(ok)} of {len(idx)} MMMU cells regress (interval < 0) with a falling loss "
-        f"(paired interval < 0); least clear loss trend: {cs[worst]['student']} rung "
-        f"{cs[worst]['rung']}",
+        decision=f"{len(ok)} of {len(idx)} MMMU cells regress with a falling loss (both "
+        f"intervals < 0, Bonferroni over {m}; the loss paired by seed); least clear loss "
+        f"trend: {cs[worst]['student']} rung {cs[worst]['rung']}",
         meta=meta,
     )
 
@@ -594,7 +608,7 @@ def _second(res, cs, meta) -> Claim:
         "regresses the 3B student too (the study: the same held for the 3B)"
     )
     idx = _pick(cs, student="second", task="MMMU")
-    ms = [cs[i]["sim_pp"] for i in idx]
+    ms = [_change(res, i, len(idx)) for i in idx]
     sel = [cs[i]["selection"] for i in idx]
     return row(
         "LADDER-3B",
@@ -605,7 +619,8 @@ def _second(res, cs, meta) -> Claim:
         ci=None,
         holds=all(m[2] < 0 for m in ms),
         decision=f"3B damage {-max(m[0] for m in ms):.3g}-{-min(m[0] for m in ms):.3g} pp "
-        f"(every interval must be < 0: {[round(m[2], 2) for m in ms]}); its selection accuracy "
+        f"(every interval, Bonferroni over {len(idx)}, must be < 0; upper ends "
+        f"{[round(m[2], 2) for m in ms]}); its selection accuracy "
         f"on MMMU {min(sel):.3f}-{max(sel):.3f}",
         meta=meta,
     )
