@@ -3,7 +3,9 @@
 One module per claim, named by it: ``l0_pairs`` (L0), ``t1_drift`` (T1, M), ``t2_progress``
 (T2), ``t2b_variance`` (T2b), ``t3_mismatch`` (T3), ``t4_silent`` (T4), ``t5_inversion`` (T5),
 ``t6_budget`` (T6); ``gates`` (the one list of gates, progress signals and their defaults),
-``student`` (StudentSpec, the named students, the theta0 sampler), ``predict`` (the one verdict
+``l0_selection`` (L0-sel, selection accuracy), ``measures`` (rubric accuracy in the measure a
+team computes: verdict, pair, selection; its threshold and equivalent alpha), ``student``
+(StudentSpec, the named students, the theta0 sampler), ``predict`` (the one verdict
 used by the CLI, the audit and the empirical comparison), ``util`` (argument checks). Imports
 nothing of ours outside theory, and neither jax nor sympy at import time. Import names from here:
 ``from theory import X``.
@@ -24,6 +26,24 @@ from theory.l0_pairs import (
     prompt_pair_probs,
     two_level_J,
     void_probability,
+)
+from theory.l0_selection import (
+    equivalent_alpha_policies,
+    selection_accuracy_options,
+    selection_accuracy_policies,
+    selection_accuracy_samples,
+)
+from theory.measures import (
+    MEASURES,
+    equivalent_alpha,
+    measure_range,
+    measure_threshold,
+    measure_value,
+    pair_measure,
+    random_scorer_level,
+    read_rubric_accuracy,
+    selection_accuracy,
+    side,
 )
 from theory.predict import predict, side_of_threshold
 from theory.student import (
@@ -106,6 +126,7 @@ __all__ = [
     "N_MAX",
     "GATES",
     "GATE_DEFAULTS",
+    "MEASURES",
     "PROGRESS",
     "READINGS",
     "STUDENTS",
@@ -130,6 +151,8 @@ __all__ = [
     "drift_rate",
     "drift_rate_at_margin",
     "effective_replay_size",
+    "equivalent_alpha",
+    "equivalent_alpha_policies",
     "expected_progress",
     "expected_prompt_pair_probs",
     "first_round_drift_estimate",
@@ -157,6 +180,9 @@ __all__ = [
     "margin_after",
     "margin_amplification_expr",
     "marginal_gain",
+    "measure_range",
+    "measure_threshold",
+    "measure_value",
     "mismatch_condition",
     "mismatch_horizon",
     "mismatch_signs",
@@ -168,17 +194,25 @@ __all__ = [
     "pair_accuracy_noiseless",
     "pair_direction_moments",
     "pair_drift_factor",
+    "pair_measure",
     "pair_outcome_probs",
     "predict",
     "progress_snr_model",
     "prompt_pair_probs",
     "proportional_gate_stability",
+    "random_scorer_level",
     "random_walk_sd",
+    "read_rubric_accuracy",
     "reward_progress_tabular",
     "saturation_time",
+    "selection_accuracy",
+    "selection_accuracy_options",
+    "selection_accuracy_policies",
+    "selection_accuracy_samples",
     "self_cross_ratio",
     "self_cross_ratio_model",
     "shared_update_variance",
+    "side",
     "side_of_threshold",
     "sigmoid_factor_expr",
     "student_mixed_mass",

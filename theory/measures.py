@@ -16,22 +16,9 @@ may have computed one of three numbers from a verifier's scores on rubric-labell
     spread uniformly over the ``K - 1`` incorrect options (``K`` given: multiple choice), whose
     frozen verdicts are shared by the samples that hit them.
   - *K options* (``n=None``): each of K options (exactly one correct) scored once.
+  - a student's exact answer distributions: :func:`theory.l0_selection.selection_accuracy_policies`.
 
-Derivation (L0-sel). Let each sample fall in a class c with probability q_c and score
-``N(m_c, 1)``; F = sum_c q_c Phi(x - m_c). The best of n i.i.d. samples is in class i with
-probability ``n q_i int phi(x - m_i) F(x)^(n-1) dx`` (sum over the binomial count of class-i
-samples telescopes). With the correct class at ``m_0 = kappa (2 v_0 - 1)``, averaging over the
-frozen verdicts (v_0 = 1 w.p. alpha; an incorrect candidate's verdict is 1 w.p. 1 - alpha;
-with finite K over j ~ Bin(K - 1, 1 - alpha) incorrect options marked correct) and dividing by
-``1 - (1 - p)^n`` gives the n-sample selection accuracy, a 1-D integral. The K-option variant
-is the case of K singletons. Both are computed on a fixed window of +-10 sd around the
-correct class's mean (the factor phi(x - m_0) confines the integrand), so the cost does not grow
-with kappa or n; kappa = inf uses the noiseless limit in closed form (ties broken uniformly):
-
-    n samples:  v_0 = 1: p (1 - (1 - q_h)^n) / q_h,   v_0 = 0: p (1 - q_h)^(n-1),
-                q_h = mass of samples scored high (the correct one if v_0 = 1, plus incorrect
-                ones whose verdict is 1);
-    K options:  alpha (1 - alpha^K) / (K (1 - alpha)) + (1 - alpha) alpha^(K-1) / K.
+The selection formulas and their derivation are in :mod:`theory.l0_selection` (L0-sel).
 
 Thresholds (T1 in each measure). The sign of the first-order drift is set by alpha versus 1/2
 for every kappa > 0 (T1), and every measure here rises with alpha at fixed kappa, so the
@@ -50,6 +37,10 @@ threshold in a measure is its value at alpha = 1/2 (:func:`measure_threshold`):
   *rise* (K = 3: 0.395 -> 0.402; K = 4: falls to 0.386). A study's "rubric accuracy of 8-23%"
   in this measure is sub-threshold for such students whatever the verifier's confidence.
 
+The threshold is first order (T1 at theta0); over a long run fitting the frozen verdicts moves
+the crossing a little above alpha = 1/2 (paper/theory.md), and a value that close to a threshold
+should be read as undetermined.
+
 Inverse maps (:func:`equivalent_alpha`): for a given kappa the alpha whose measure equals the
 value (bisection; the measure is increasing in alpha); for ``kappa=None`` the closed hull of
 the alphas allowed over all kappa >= 0 (a fixed geometric kappa grid of 49 points, kappa = inf,
@@ -60,15 +51,13 @@ the measure's kappa-free chance level.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
-from scipy.stats import binom
 
 from theory.l0_pairs import pair_accuracy
+from theory.l0_selection import selection_accuracy_options, selection_accuracy_samples
 from theory.util import check_int, check_range
 
 __all__ = [
@@ -86,29 +75,11 @@ __all__ = [
 
 MEASURES = ("verdict", "pair", "selection")
 
-_WINDOW = 10.0  # +-10 sd: phi beyond is < 1e-22, times n <= 1e9 still negligible
-_PANEL = 0.25  # panel width; F^(n-1) has a transition of width ~ 1/sqrt(2 log n) >= 0.15
-_GL = 8
 _K_MAX = 256  # finite-K n-sample selection sums over K terms; beyond, K=None (mean-field)
 _PAIR_KAPPA_SAT = 8.0  # theory.l0_pairs' n > 2 quadrature grows with kappa; saturated by 8
 _KAPPA_GRID = np.geomspace(1e-3, 1e3, 49)
 _BISECT = 60
 _AT_TOL = 1e-9
-
-
-@functools.cache
-def _nodes() -> tuple[np.ndarray, np.ndarray]:
-    """Composite Gauss-Legendre nodes and weights on [-_WINDOW, _WINDOW] (fixed size)."""
-    t, w = np.polynomial.legendre.leggauss(_GL)
-    panels = int(round(2 * _WINDOW / _PANEL))
-    starts = -_WINDOW + _PANEL * np.arange(panels)
-    x = (starts[:, None] + _PANEL * (t[None, :] + 1.0) / 2.0).ravel()
-    wx = np.tile(w * _PANEL / 2.0, panels)
-    return x, wx
-
-
-def _std_pdf(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
 # ---------------------------------------------------------------- settings -------------------
@@ -154,66 +125,6 @@ def _setting(measure: str, n: int | None, K: int | None, p_correct: float | None
 
 
 # ---------------------------------------------------------------- selection ------------------
-
-
-def _sel_samples(
-    alpha: np.ndarray, kappa: np.ndarray, n: int, p: float, K: int | None
-) -> np.ndarray:
-    """L0-sel, n samples: P(top sample correct | >= 1 correct), arrays alpha, kappa (same shape)."""
-    t, w = _nodes()
-    inf = np.isinf(kappa)
-    k = np.where(inf, 0.0, kappa)[..., None]
-    a = alpha[..., None]
-    Phi_t, wphi = ndtr(t), w * _std_pdf(t) * n * p
-    if K is None:
-        js, pmf = [None], [np.ones_like(alpha)]
-    else:
-        js = list(range(K))  # j = incorrect options marked correct ~ Bin(K - 1, 1 - alpha)
-        pmf = [binom.pmf(j, K - 1, 1.0 - alpha) for j in js]
-    total = np.zeros(alpha.shape)
-    total_inf = np.zeros(alpha.shape)
-    for v0, weight in ((1, alpha), (0, 1.0 - alpha)):
-        # nodes x = m0 + t around the correct class's mean m0 = +-kappa; x -+ kappa formed
-        # without adding t to kappa (exact for kappa up to 1e300)
-        hi = ndtr(t if v0 else t - 2.0 * k)  # incorrect answers with verdict 1
-        lo = ndtr(t + 2.0 * k if v0 else t)  # incorrect answers with verdict 0
-        for j, pj in zip(js, pmf):
-            if np.max(pj) < 1e-18:
-                continue  # binomial tail that no alpha in the batch reaches
-            if K is None:
-                q_hi = (1.0 - p) * (1.0 - alpha)
-                F = p * Phi_t + (1.0 - p) * ((1.0 - a) * hi + a * lo)
-            else:
-                r = (1.0 - p) / (K - 1)
-                q_hi = np.full(alpha.shape, r * j)
-                F = p * Phi_t + r * (j * hi + (K - 1 - j) * lo)
-            val = (wphi * np.clip(F, 0.0, 1.0) ** (n - 1)).sum(-1)
-            total += weight * pj * val
-            if v0:  # noiseless limit: top is uniform among the high-scored samples
-                qh = p + q_hi
-                lim = p * (1.0 - (1.0 - np.minimum(qh, 1.0)) ** n) / qh  # qh >= p > 0
-            else:
-                lim = p * (1.0 - q_hi) ** (n - 1)
-            total_inf += weight * pj * lim
-    total = np.where(inf, total_inf, total)
-    return total / -math.expm1(n * math.log1p(-p))
-
-
-def _sel_options(alpha: np.ndarray, kappa: np.ndarray, K: int) -> np.ndarray:
-    """L0-sel, K options scored once, one correct: P(top-scored option is the correct one)."""
-    t, w = _nodes()
-    inf = np.isinf(kappa)
-    k = np.where(inf, 0.0, kappa)[..., None]
-    a = alpha[..., None]
-    out = np.zeros(alpha.shape)
-    for v0, weight in ((1, alpha), (0, 1.0 - alpha)):
-        hi = ndtr(t if v0 else t - 2.0 * k)
-        lo = ndtr(t + 2.0 * k if v0 else t)
-        G = (1.0 - a) * hi + a * lo
-        out += weight * (w * _std_pdf(t) * np.clip(G, 0.0, 1.0) ** (K - 1)).sum(-1)
-    geo = np.polynomial.polynomial.polyval(alpha, np.ones(K))  # sum_{i<K} alpha^i, stable at 1
-    lim = alpha * geo / K + (1.0 - alpha) * alpha ** (K - 1) / K
-    return np.where(inf, lim, out)
 
 
 def selection_accuracy(
@@ -268,9 +179,9 @@ def _evaluate(st: dict[str, Any], alpha: Any, kappa: Any) -> Any:
                 pair_accuracy(a, np.minimum(k, _PAIR_KAPPA_SAT), st["n"], st["p_correct"]), float
             )
     elif "n" in st:
-        out = _sel_samples(a, k, st["n"], st["p_correct"], st.get("K"))
+        out = selection_accuracy_samples(a, k, st["n"], st["p_correct"], st.get("K"))
     else:
-        out = _sel_options(a, k, st["K"])
+        out = selection_accuracy_options(a, k, st["K"])
     out = np.clip(out, 0.0, 1.0)
     return float(out) if out.ndim == 0 else out
 
@@ -351,7 +262,16 @@ def measure_range(
 
 
 def _alpha_at(st: dict[str, Any], value: float, kappas: np.ndarray) -> np.ndarray:
-    """Alpha with measure = value at each kappa (bisection, vectorised); NaN where unreachable."""
+    """Alpha with measure = value at each kappa; NaN where unreachable.
+
+    Selection and n = 2 pair: bisection vectorised over kappa. The n > 2 pair measure builds one
+    quadrature per kappa (theory.l0_pairs), so there each distinct (clamped) kappa is solved on
+    its own with alpha vectorised: a 1025-point grid, then a 65-point grid inside the bracket.
+    """
+    if st["measure"] == "pair" and st["n"] > 2:
+        clamped = np.minimum(kappas, _PAIR_KAPPA_SAT)
+        uniq, inv = np.unique(clamped, return_inverse=True)
+        return np.array([_alpha_at_one(st, value, float(k)) for k in uniq])[inv]
     lo_v = np.asarray(_evaluate(st, np.zeros(kappas.shape), kappas))
     hi_v = np.asarray(_evaluate(st, np.ones(kappas.shape), kappas))
     a_lo, a_hi = np.zeros(kappas.shape), np.ones(kappas.shape)
@@ -363,6 +283,20 @@ def _alpha_at(st: dict[str, Any], value: float, kappas: np.ndarray) -> np.ndarra
     flat = np.abs(hi_v - lo_v) <= _AT_TOL  # kappa = 0: the measure does not see alpha
     reach = (value >= lo_v - _AT_TOL) & (value <= hi_v + _AT_TOL) & ~flat
     return np.where(reach, alpha, np.nan)
+
+
+def _alpha_at_one(st: dict[str, Any], value: float, kappa: float) -> float:
+    """One kappa, alpha vectorised: bracket on a fine grid, refine, interpolate linearly."""
+    a = np.linspace(0.0, 1.0, 1025)
+    v = np.asarray(_evaluate(st, a, kappa))
+    if v[-1] - v[0] <= _AT_TOL or not v[0] - _AT_TOL <= value <= v[-1] + _AT_TOL:
+        return math.nan
+    j = int(np.clip(np.searchsorted(v, value), 1, a.size - 1))
+    a = np.linspace(a[j - 1], a[j], 65)  # refine inside the bracket
+    v = np.maximum.accumulate(np.asarray(_evaluate(st, a, kappa)))
+    j = int(np.clip(np.searchsorted(v, value), 1, a.size - 1))
+    w = 0.0 if v[j] == v[j - 1] else (value - v[j - 1]) / (v[j] - v[j - 1])
+    return float(a[j - 1] + min(max(w, 0.0), 1.0) * (a[j] - a[j - 1]))
 
 
 def equivalent_alpha(

@@ -6,17 +6,21 @@ enumeration), and at the special cases (alpha = 1/2 or kappa = 0: chance; alpha 
 kappa -> inf: 1).
 """
 
+import argparse
 import itertools
+import json
 import math
+import sys
 import time
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 import theory
+from theory import commands
 from theory.measures import (
     equivalent_alpha,
     measure_range,
@@ -258,6 +262,7 @@ def test_T1_selection_threshold_below_half_for_weak_students():
         assert 0.35 < lo <= hi < 0.41
 
 
+@settings(max_examples=15)  # the n > 2 pair's hull needs one L0 quadrature per kappa
 @given(_SETTINGS, st.floats(0.01, 0.99), st.one_of(st.floats(0.1, 10), st.just(math.inf)))
 def test_T1_equivalent_alpha_inverts_measure(setting, alpha, kappa):
     measure, kw = setting
@@ -386,3 +391,127 @@ def test_T1_value_near_chance_allows_alpha_one():
     assert hi == 1.0 and 0.5 < lo < 0.51
     lo, hi = equivalent_alpha(0.25 - 1e-6, "selection", K=4)  # threshold 1/4 at every kappa
     assert lo == 0.0 and 0.49 < hi < 0.5
+
+
+# ---------------------------------------------------------------- selfdpo predict ------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, as the root dispatcher prints
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _main(argv: list[str]) -> int:
+    """What the root dispatcher does with theory's commands: run, or one line and exit 2."""
+    parser = _Parser(prog="selfdpo")
+    commands.register(parser.add_subparsers(dest="command", parser_class=_Parser))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as exc:
+        sys.stderr.write(f"selfdpo {args.command}: error: {' '.join(str(exc).split())}\n")
+        return 2
+
+
+_ISSUE = ["--rubric-accuracy", "0.15", "--measure", "selection", "--K", "4", "--n", "4"]
+
+
+def test_T1_cli_rubric_accuracy_issue_example(capsys):
+    assert _main(["predict", *_ISSUE, "--p-correct", "0.3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["side"] == "below"
+    lo, hi = out["threshold"]
+    assert 0.15 < lo <= hi < 0.5  # the threshold in the selection measure, below 1/2
+    a_lo, a_hi = out["equivalent_alpha"]
+    assert a_lo == 0.0 and a_hi < 0.5
+    # the equivalent alpha's upper end is a verifier that really has selection accuracy 0.15
+    assert selection_accuracy(a_hi, math.inf, n=4, K=4, p_correct=0.3) == pytest.approx(
+        0.15, abs=1e-4
+    )
+
+
+def test_T1_cli_rubric_accuracy_with_kappa_table(capsys):
+    assert _main(["predict", *_ISSUE, "--p-correct", "0.3", "--kappa", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "below threshold" in text and "threshold (T1 in this measure)" in text
+
+
+@pytest.mark.parametrize(
+    "argv, word",
+    [
+        ([*_ISSUE, "--p-correct", "0.3", "--rubric-accuracy", "0.005"], "outside"),
+        (_ISSUE, "p_correct"),
+        (["--rubric-accuracy", "0.15", "--measure", "rubric"], "measure"),
+        (["--rubric-accuracy", "0.15"], "--measure"),
+        (["--rubric-accuracy", "0.4", "--measure", "verdict", "--alpha", "0.3"], "not both"),
+        (["--rubric-accuracy", "0.4", "--measure", "pair", "--K", "4"], "K"),
+        (["--alpha", "0.3"], "--kappa"),
+        (["--alpha", "0.3", "--kappa", "1", "--K", "4"], "--K"),
+        (["--rubric-accuracy", "0.7", "--measure", "selection", "--K", "4", "--kappa", "0"], "0"),
+    ],
+)
+def test_cli_rubric_accuracy_bad_input_one_line(capsys, argv, word):
+    assert _main(["predict", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and word in err and "Traceback" not in err
+
+
+def test_T1_pair_n4_inverse_and_hull():
+    """The n > 2 pair measure (theory.l0_pairs' quadrature, one per kappa) inverts too."""
+    kw = {"n": 4, "p_correct": 0.4}
+    v = measure_value(0.3, 1.3, "pair", **kw)
+    assert equivalent_alpha(v, "pair", kappa=1.3, **kw) == pytest.approx(0.3, abs=1e-6)
+    lo, hi = equivalent_alpha(v, "pair", **kw)
+    assert lo == 0.0 and 0.3 <= hi < 0.5
+    assert side(v, "pair", **kw) == "below"
+
+
+_NUMS = ("0", "0.15", "0.5", "0.99", "1", "-0.1", "1.5", "nan", "inf", "1e308", "x")
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.sampled_from(_NUMS),
+    measure=st.sampled_from(("verdict", "pair", "selection", "bogus")),
+    extra=st.lists(
+        st.sampled_from(
+            [
+                ("--K", "4"),
+                ("--K", "1"),
+                ("--K", "300"),
+                ("--K", "2.5"),
+                ("--n", "4"),
+                ("--n", "2"),
+                ("--n", "1"),
+                ("--n", "4.5"),
+                ("--n", "1e9"),
+                ("--p-correct", "0.3"),
+                ("--p-correct", "0"),
+                ("--p-correct", "nan"),
+                ("--kappa", "2"),
+                ("--kappa", "0"),
+                ("--kappa", "inf"),
+                ("--kappa", "-1"),
+                ("--alpha", "0.3"),
+            ]
+        ),
+        max_size=4,
+        unique_by=lambda kv: kv[0],
+    ),
+    js=st.booleans(),
+)
+def test_cli_rubric_accuracy_fuzz_exit_0_or_2_strict_json(capsys, value, measure, extra, js):
+    argv = ["predict", "--rubric-accuracy", value, "--measure", measure]
+    argv += [x for kv in extra for x in kv] + ["--json"] * js
+    capsys.readouterr()  # read per example: the fixture is not reset between examples
+    rc = _main(argv)
+    out, err = capsys.readouterr()
+    assert rc in (0, 2), (argv, err)
+    if rc == 2:
+        assert err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    elif js:
+        json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
