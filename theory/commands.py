@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from theory.l0_pairs import N_MAX
+from theory.longrun import long_run_prediction
 from theory.measures import MEASURES, read_rubric_accuracy
 from theory.predict import check_predict_inputs, predict
 from theory.util import UsageError, check_range
@@ -72,6 +73,17 @@ def register(subparsers) -> None:
         help="student's chance of a correct sample, in (0, 1); with --alpha it matters for "
         "n > 2 (default 0.5); selection with --n needs it",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        help="also predict a full run of R rounds under uniform replay (T1-long, n = 2): the "
+        "full-run threshold alpha* and the final held-out change with its error term",
+    )
+    p.add_argument(
+        "--student",
+        default=None,
+        help="named student of the full-run prediction: default or second (default: default)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     p.set_defaults(func=_run)
 
@@ -87,7 +99,27 @@ def _run(args: argparse.Namespace) -> int:
     p_correct = 0.5 if args.p_correct is None else args.p_correct
     # all checks before any work: one line and exit 2 from the dispatcher on a ValueError
     check_predict_inputs(args.alpha, args.kappa, n, args.gate, p_correct=p_correct)
+    long_run = args.rounds is not None or args.student is not None
+    if long_run:
+        rounds = 200 if args.rounds is None else args.rounds
+        if n != 2:
+            raise UsageError("--rounds/--student: the long-run theory (T1-long) covers n = 2")
+    if long_run:  # validates rounds and student before predict's work
+        lr = long_run_prediction(
+            args.alpha, args.kappa, rounds=rounds, student=args.student or "default"
+        )
     out = predict(args.alpha, args.kappa, n=n, gate=args.gate, p_correct=p_correct)
+    if long_run:
+        out.update(
+            rounds=rounds,
+            student=args.student or "default",
+            long_run_gate="uniform",
+            threshold_first_round=lr["threshold_first_round"],
+            threshold_full_run=lr["threshold_full_run"],
+            threshold_full_run_error=lr["threshold_full_run_error"],
+            delta_heldout=lr["delta_heldout"],
+            delta_heldout_error=lr["error"],
+        )
     if args.json:
         sys.stdout.write(json.dumps(_strict(out), indent=2, allow_nan=False) + "\n")
         return 0
@@ -108,6 +140,18 @@ def _run(args: argparse.Namespace) -> int:
         ),
         ("damage rate (T5)", f"{out['damage_rate']:+.6f}"),
     ]
+    if long_run:
+        rows += [
+            ("threshold, first round (T1, exact)", f"{out['threshold_first_round']:g}"),
+            (
+                f"threshold, {rounds}-round run (T1-long)",
+                f"{_fmt(out['threshold_full_run'])} +- {_fmt(out['threshold_full_run_error'])}",
+            ),
+            (
+                "final held-out change (T1-long)",
+                f"{out['delta_heldout']:+.4f} +- {out['delta_heldout_error']:.4f}",
+            ),
+        ]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         sys.stdout.write(f"{k:<{width}}  {v}\n")
