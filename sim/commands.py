@@ -17,6 +17,19 @@ from theory.student import STUDENTS
 from theory.util import UsageError
 
 
+def use_all_cpu_cores() -> None:
+    """One XLA CPU device per core, so sweeps shard over all cores (results are identical).
+
+    Sets ``--xla_force_host_platform_device_count`` unless XLA_FLAGS already sets it or jax is
+    already imported (then it would not take effect). GPUs, when present, stay the default.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    n = os.cpu_count() or 1
+    if "jax" in sys.modules or "xla_force_host_platform_device_count" in flags or n < 2:
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+
+
 def _add_common(p: argparse.ArgumentParser, seeds: int) -> None:
     p.add_argument("--gate", default="rank", help=f"replay gate: {', '.join(GATES)}")
     p.add_argument("--progress", default="loss", help=f"progress signal: {', '.join(PROGRESS)}")
@@ -68,6 +81,12 @@ def register(subparsers: Any) -> None:
         help="runs of sim.reference actually timed (scaled linearly to the sweep)",
     )
     p.add_argument(
+        "--numpy-runs",
+        type=int,
+        default=64,
+        help="runs of the vectorised numpy model actually timed (scaled linearly to the sweep)",
+    )
+    p.add_argument(
         "--phase-diagram",
         action="store_true",
         help="also time a 64 x 64 (alpha, kappa) x 8-seed sweep of the default config",
@@ -109,6 +128,7 @@ def simulate_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--alpha must be in [0, 1], got {args.alpha:g}")
     if not args.kappa >= 0.0:
         raise UsageError(f"--kappa must be in [0, inf], got {args.kappa:g}")
+    use_all_cpu_cores()
     import sim
 
     cfg = sim.make_config(
@@ -226,6 +246,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             f"--shard {args.shard}: more parts than the {alphas.size * kappas.size} grid points"
         )
     out = _out_path(args.out, "--out")
+    use_all_cpu_cores()
     from tqdm import tqdm
 
     from sim.config import defaults
@@ -274,11 +295,12 @@ def merge_command(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    for name in ("configs", "seeds", "rounds", "prompts", "reference_runs"):
+    for name in ("configs", "seeds", "rounds", "prompts", "reference_runs", "numpy_runs"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be an integer >= 1")
     if args.gate not in GATES:
         raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
+    use_all_cpu_cores()
     from sim.bench import bench
 
     result = bench(
@@ -288,6 +310,7 @@ def bench_command(args: argparse.Namespace) -> int:
         prompts=args.prompts,
         gate=args.gate,
         reference_runs=args.reference_runs,
+        numpy_runs=args.numpy_runs,
         phase_diagram=args.phase_diagram,
     )
     if args.json:

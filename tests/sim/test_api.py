@@ -118,63 +118,32 @@ def test_cli_sweep_writes_file(tmp_path, capsys):
     assert traj.heldout_acc.shape == (2, 1, 2, 6)
 
 
-def test_sharded_sweep_equals_unsharded():
-    """With two XLA host devices the grid axis is sharded; results must not change."""
+def test_sharded_sweep_equals_one_device_run():
+    """With two XLA host devices the grid (or seed) axis is sharded; results must not change.
+
+    The same sweep and run_seeds in a one-device and a two-device process give bitwise the
+    same arrays (each run's arithmetic depends neither on its batch lane nor on the device).
+    """
     code = textwrap.dedent(
         """
-        import json, sys, numpy as np, jax, sim
-        from sim.grid import grid_runs
-        assert jax.device_count() == 2
+        import hashlib, json, numpy as np, jax, sim
         base = sim.make_config(0.5, 1.0, gate="rank", N=32, N_h=32, B=8, rounds=10)
         a, k = np.array([0.1, 0.4, 0.6, 0.9, 0.7]), np.array([0.5, 1.0, 2.0, 3.0, 0.0])
-        s = grid_runs(base, {"alpha": a, "kappa": k}, 3, shard=True)
-        u = grid_runs(base, {"alpha": a, "kappa": k}, 3, shard=False)
-        err = max(float(np.nanmax(np.abs(x - y))) for x, y in zip(s, u))
+        s = sim.grid_runs(base, {"alpha": a, "kappa": k}, 3)
         s1 = sim.run_seeds(base, 5)
-        u1 = sim.run_seeds(base, 5, shard=False)
-        err = max([err] + [float(np.nanmax(np.abs(x - y))) for x, y in zip(s1, u1)])
-        print(json.dumps({"err": err}))
+        h = hashlib.sha256()
+        for x in (*s, *s1):
+            h.update(np.ascontiguousarray(x).tobytes())
+        print(json.dumps({"devices": jax.device_count(), "digest": h.hexdigest()}))
         """
     )
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    res = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert json.loads(res.stdout.strip().splitlines()[-1])["err"] < 1e-4
-
-
-def test_grid_runs_over_any_traced_parameter_equals_separate_configs():
-    """A grid over (eta, lam, per-prompt alpha) gives the runs of the configs built one by one."""
-    base = sim.make_config(0.3, 2.0, gate="rank", **SMALL)
-    N = SMALL["N"]
-    alpha_x = np.stack([np.full(N, 0.3), np.linspace(0.1, 0.9, N)])
-    pts = {"eta": [0.05, 0.2], "lam": [0.1, 0.5], "alpha": alpha_x}
-    grid = sim.grid_runs(base, pts, [3, 4], chunk_runs=2)
-    assert grid.heldout_acc.shape == (2, 2, SMALL["rounds"] + 1)
-    for g in range(2):
-        cfg = sim.make_config(
-            alpha_x[g], 2.0, gate="rank", eta=pts["eta"][g], lam=pts["lam"][g], **SMALL
+    out = []
+    for n in (1, 2):
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+        res = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
         )
-        one = sim.run_seeds(cfg, [3, 4])
-        for name in sim.Trajectory._fields:
-            np.testing.assert_allclose(
-                getattr(grid, name)[g], getattr(one, name), rtol=1e-3, atol=1e-3, err_msg=name
-            )
-    assert not np.allclose(grid.heldout_acc[0], grid.heldout_acc[1])
-
-
-@pytest.mark.parametrize(
-    ("points", "match"),
-    [
-        ({"N": [10]}, "static"),
-        ({"bogus": [1.0]}, "not a parameter"),
-        ({"alpha": [1.5]}, "alpha"),
-        ({"eta": [0.1, 0.2], "lam": [0.1]}, "same length"),
-        ({"eta": np.ones((2, 3))}, "shape"),
-    ],
-)
-def test_grid_runs_rejects_bad_points(points, match):
-    base = sim.make_config(0.3, 2.0, **SMALL)
-    with pytest.raises(ValueError, match=match):
-        sim.grid_runs(base, points, 2)
+        assert res.returncode == 0, res.stderr[-2000:]
+        out.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    assert [o["devices"] for o in out] == [1, 2]
+    assert out[0]["digest"] == out[1]["digest"]
