@@ -118,32 +118,42 @@ def test_cli_sweep_writes_file(tmp_path, capsys):
     assert traj.heldout_acc.shape == (2, 1, 2, 6)
 
 
-def test_sharded_sweep_equals_one_device_run():
-    """With two XLA host devices the grid (or seed) axis is sharded; results must not change.
+def test_sharded_sweep_equals_one_device_run(tmp_path):
+    """With two XLA host devices each chunk is split over them; results must not change.
 
-    The same sweep and run_seeds in a one-device and a two-device process give bitwise the
-    same arrays (each run's arithmetic depends neither on its batch lane nor on the device).
+    The same sweeps and run_seeds in a one-device and a two-device process: bitwise equal at
+    N = 32; at N = 300 (host ranks) equal up to float32 rounding (XLA may pick other kernels for
+    the half-size batch of each device).
     """
     code = textwrap.dedent(
         """
-        import hashlib, json, numpy as np, jax, sim
+        import sys, numpy as np, jax, sim
         base = sim.make_config(0.5, 1.0, gate="rank", N=32, N_h=32, B=8, rounds=10)
         a, k = np.array([0.1, 0.4, 0.6, 0.9, 0.7]), np.array([0.5, 1.0, 2.0, 3.0, 0.0])
         s = sim.grid_runs(base, {"alpha": a, "kappa": k}, 3)
         s1 = sim.run_seeds(base, 5)
-        h = hashlib.sha256()
-        for x in (*s, *s1):
-            h.update(np.ascontiguousarray(x).tobytes())
-        print(json.dumps({"devices": jax.device_count(), "digest": h.hexdigest()}))
+        big = sim.make_config(0.5, 1.0, gate="rank", N=300, N_h=16, B=8, rounds=4)
+        s2 = sim.grid_runs(big, {"alpha": a[:3], "kappa": k[:3]}, 2)
+        out = {f"{i}_{n}": x for i, t in enumerate((s, s1, s2)) for n, x in zip(t._fields, t)}
+        np.savez(sys.argv[1], devices=jax.device_count(), **out)
         """
     )
-    out = []
+    res = []
     for n in (1, 2):
         env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
-        res = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+        path = tmp_path / f"d{n}.npz"
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
-        assert res.returncode == 0, res.stderr[-2000:]
-        out.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    assert [o["devices"] for o in out] == [1, 2]
-    assert out[0]["digest"] == out[1]["digest"]
+        assert run.returncode == 0, run.stderr[-2000:]
+        res.append(dict(np.load(path)))
+    assert [int(r["devices"]) for r in res] == [1, 2]
+    for key in set(res[0]) - {"devices"}:
+        if key.startswith(("0_", "1_")):
+            np.testing.assert_array_equal(res[0][key], res[1][key], err_msg=key)
+        else:
+            np.testing.assert_allclose(res[0][key], res[1][key], atol=1e-6, err_msg=key)
