@@ -18,6 +18,19 @@ from theory.student import STUDENTS
 from theory.util import UsageError, check_range
 
 
+def use_all_cpu_cores() -> None:
+    """One XLA CPU device per core, so sweeps shard over all cores (results are identical).
+
+    Sets ``--xla_force_host_platform_device_count`` unless XLA_FLAGS already sets it or jax is
+    already imported (then it would not take effect). GPUs, when present, stay the default.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    n = os.cpu_count() or 1
+    if "jax" in sys.modules or "xla_force_host_platform_device_count" in flags or n < 2:
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+
+
 def _add_common(p: argparse.ArgumentParser, seeds: int) -> None:
     p.add_argument("--gate", default="rank", help=f"replay gate: {', '.join(GATES)}")
     p.add_argument("--progress", default="loss", help=f"progress signal: {', '.join(PROGRESS)}")
@@ -69,6 +82,12 @@ def register(subparsers: Any) -> None:
         help="runs of sim.reference actually timed (scaled linearly to the sweep)",
     )
     p.add_argument(
+        "--numpy-runs",
+        type=int,
+        default=64,
+        help="runs of the vectorised numpy model actually timed (scaled linearly to the sweep)",
+    )
+    p.add_argument(
         "--phase-diagram",
         action="store_true",
         help="also time a 64 x 64 (alpha, kappa) x 8-seed sweep of the default config",
@@ -109,6 +128,7 @@ def simulate_command(args: argparse.Namespace) -> int:
     limits.check_kappa("--kappa", args.kappa)
     shape = {"student": args.student, "rounds": args.rounds, "n": args.n}
     limits.check_sim_memory("the simulation", G=1, S=args.seeds, has_points=False, **shape)
+    use_all_cpu_cores()
     import sim
 
     cfg = sim.make_config(
@@ -218,6 +238,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     G = alphas.size * kappas.size if shard is None else -(-alphas.size * kappas.size // shard[1])
     shape = {"student": args.student, "rounds": args.rounds, "n": args.n}
     limits.check_sim_memory("the sweep", G=G, S=args.seeds, has_points=True, **shape)
+    use_all_cpu_cores()
     from tqdm import tqdm
 
     from sim.config import defaults
@@ -266,7 +287,7 @@ def merge_command(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    for name in ("configs", "seeds", "rounds", "prompts", "reference_runs"):
+    for name in ("configs", "seeds", "rounds", "prompts", "reference_runs", "numpy_runs"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be an integer >= 1")
     if args.gate not in GATES:
@@ -276,6 +297,7 @@ def bench_command(args: argparse.Namespace) -> int:
     if args.phase_diagram:
         pd = {"rounds": args.rounds}  # sim.bench's phase diagram runs at the default N
         limits.check_sim_memory("its phase diagram", G=64 * 64, S=8, has_points=True, **pd)
+    use_all_cpu_cores()
     from sim.bench import bench
 
     result = bench(
@@ -285,6 +307,7 @@ def bench_command(args: argparse.Namespace) -> int:
         prompts=args.prompts,
         gate=args.gate,
         reference_runs=args.reference_runs,
+        numpy_runs=args.numpy_runs,
         phase_diagram=args.phase_diagram,
     )
     if args.json:

@@ -7,8 +7,9 @@ frozen-verdict uniforms, sampling uniforms, score noise, batch draws), so every 
 the same random numbers: common random numbers, which couple neighbouring grid points and make
 differences precise. Inside a chunk the grid axis is vmapped with the seed's key unbatched, so
 those random numbers are drawn once per seed, not once per grid point. Runs are chunked (memory)
-and each chunk's grid axis is sharded over the local devices (jax.sharding); with one grid point
-the seed axis is sharded instead.
+and each chunk is split over the local devices (grid axis; with fewer points than devices,
+the seed axis), each device running the one-device program on its part, so results do not
+depend on the device count.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sim.config import Config, check_points, make_config
 from sim.io import shard_indices
@@ -64,11 +64,35 @@ def _chunk(base: Config, points: dict[str, jax.Array], keys: jax.Array) -> Traje
     return jax.vmap(per_seed)(keys)
 
 
-def _mesh() -> Mesh | None:
-    devices = jax.devices()
-    if len(devices) <= 1:
-        return None
-    return Mesh(np.array(devices), ("runs",))
+def _devices(shard: bool) -> list[jax.Device]:
+    return jax.local_devices() if shard else jax.local_devices()[:1]
+
+
+def _run_split(
+    config: Config, pts: dict[str, np.ndarray], keys: np.ndarray, devices: list, grid_split: bool
+) -> Trajectory:
+    """One chunk split into equal parts, one per device, dispatched asynchronously.
+
+    Every device runs the same per-device program on its part (no SPMD partitioning), so a
+    run's numbers do not depend on the device count; runs are independent, so no device
+    waits for another.
+    """
+    n = len(devices)
+    outs = []
+    for d, dev in enumerate(devices):
+        if grid_split:
+            size = next(iter(pts.values())).shape[0] // n
+            part_pts = {
+                k: jax.device_put(v[d * size : (d + 1) * size], dev) for k, v in pts.items()
+            }
+            part_keys = jax.device_put(keys, dev)
+        else:
+            size = keys.shape[0] // n
+            part_pts = {k: jax.device_put(v, dev) for k, v in pts.items()}
+            part_keys = jax.device_put(keys[d * size : (d + 1) * size], dev)
+        outs.append(_chunk(config, part_pts, part_keys))  # async: all devices run at once
+    axis = 1 if grid_split else 0  # outputs are (seed, grid, ...)
+    return Trajectory(*(np.concatenate(xs, axis=axis) for xs in zip(*map(to_numpy, outs))))
 
 
 def _pad(x: np.ndarray, size: int) -> np.ndarray:
@@ -135,8 +159,8 @@ def grid_runs(
     G = next(iter(pts.values())).shape[0] if pts else 1
     _, keys = seed_keys(seeds)
     S = keys.shape[0]
-    mesh = _mesh() if shard else None
-    n_dev = 1 if mesh is None else mesh.devices.size
+    devices = _devices(shard)
+    n_dev = len(devices)
     g_chunk, s_chunk, grid_sharded = chunk_plan(
         plan_points or G, S, config.N, n_dev, chunk_runs, bool(pts)
     )
@@ -149,13 +173,7 @@ def grid_runs(
         for s0 in range(0, S, s_chunk):
             ns = min(s_chunk, S - s0)
             chunk_keys = _pad(keys[s0 : s0 + ns], s_chunk)
-            if mesh is not None:
-                spec = NamedSharding(mesh, PartitionSpec("runs"))
-                if grid_sharded:
-                    chunk_pts = {k: jax.device_put(v, spec) for k, v in chunk_pts.items()}
-                else:
-                    chunk_keys = jax.device_put(chunk_keys, spec)
-            traj = to_numpy(_chunk(config, chunk_pts, chunk_keys))
+            traj = _run_split(config, chunk_pts, chunk_keys, devices, grid_sharded)
             rows.append(Trajectory(*(np.swapaxes(x, 0, 1)[:m, :ns] for x in traj)))
         out.append(Trajectory(*(np.concatenate(xs, axis=1) for xs in zip(*rows))))
         if progress is not None:

@@ -118,63 +118,42 @@ def test_cli_sweep_writes_file(tmp_path, capsys):
     assert traj.heldout_acc.shape == (2, 1, 2, 6)
 
 
-def test_sharded_sweep_equals_unsharded():
-    """With two XLA host devices the grid axis is sharded; results must not change."""
+def test_sharded_sweep_equals_one_device_run(tmp_path):
+    """With two XLA host devices each chunk is split over them; results must not change.
+
+    The same sweeps and run_seeds in a one-device and a two-device process: bitwise equal at
+    N = 32; at N = 300 (host ranks) equal up to float32 rounding (XLA may pick other kernels for
+    the half-size batch of each device).
+    """
     code = textwrap.dedent(
         """
-        import json, sys, numpy as np, jax, sim
-        from sim.grid import grid_runs
-        assert jax.device_count() == 2
+        import sys, numpy as np, jax, sim
         base = sim.make_config(0.5, 1.0, gate="rank", N=32, N_h=32, B=8, rounds=10)
         a, k = np.array([0.1, 0.4, 0.6, 0.9, 0.7]), np.array([0.5, 1.0, 2.0, 3.0, 0.0])
-        s = grid_runs(base, {"alpha": a, "kappa": k}, 3, shard=True)
-        u = grid_runs(base, {"alpha": a, "kappa": k}, 3, shard=False)
-        err = max(float(np.nanmax(np.abs(x - y))) for x, y in zip(s, u))
+        s = sim.grid_runs(base, {"alpha": a, "kappa": k}, 3)
         s1 = sim.run_seeds(base, 5)
-        u1 = sim.run_seeds(base, 5, shard=False)
-        err = max([err] + [float(np.nanmax(np.abs(x - y))) for x, y in zip(s1, u1)])
-        print(json.dumps({"err": err}))
+        big = sim.make_config(0.5, 1.0, gate="rank", N=300, N_h=16, B=8, rounds=4)
+        s2 = sim.grid_runs(big, {"alpha": a[:3], "kappa": k[:3]}, 2)
+        out = {f"{i}_{n}": x for i, t in enumerate((s, s1, s2)) for n, x in zip(t._fields, t)}
+        np.savez(sys.argv[1], devices=jax.device_count(), **out)
         """
     )
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    res = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert json.loads(res.stdout.strip().splitlines()[-1])["err"] < 1e-4
-
-
-def test_grid_runs_over_any_traced_parameter_equals_separate_configs():
-    """A grid over (eta, lam, per-prompt alpha) gives the runs of the configs built one by one."""
-    base = sim.make_config(0.3, 2.0, gate="rank", **SMALL)
-    N = SMALL["N"]
-    alpha_x = np.stack([np.full(N, 0.3), np.linspace(0.1, 0.9, N)])
-    pts = {"eta": [0.05, 0.2], "lam": [0.1, 0.5], "alpha": alpha_x}
-    grid = sim.grid_runs(base, pts, [3, 4], chunk_runs=2)
-    assert grid.heldout_acc.shape == (2, 2, SMALL["rounds"] + 1)
-    for g in range(2):
-        cfg = sim.make_config(
-            alpha_x[g], 2.0, gate="rank", eta=pts["eta"][g], lam=pts["lam"][g], **SMALL
+    res = []
+    for n in (1, 2):
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+        path = tmp_path / f"d{n}.npz"
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
-        one = sim.run_seeds(cfg, [3, 4])
-        for name in sim.Trajectory._fields:
-            np.testing.assert_allclose(
-                getattr(grid, name)[g], getattr(one, name), rtol=1e-3, atol=1e-3, err_msg=name
-            )
-    assert not np.allclose(grid.heldout_acc[0], grid.heldout_acc[1])
-
-
-@pytest.mark.parametrize(
-    ("points", "match"),
-    [
-        ({"N": [10]}, "static"),
-        ({"bogus": [1.0]}, "not a parameter"),
-        ({"alpha": [1.5]}, "alpha"),
-        ({"eta": [0.1, 0.2], "lam": [0.1]}, "same length"),
-        ({"eta": np.ones((2, 3))}, "shape"),
-    ],
-)
-def test_grid_runs_rejects_bad_points(points, match):
-    base = sim.make_config(0.3, 2.0, **SMALL)
-    with pytest.raises(ValueError, match=match):
-        sim.grid_runs(base, points, 2)
+        assert run.returncode == 0, run.stderr[-2000:]
+        res.append(dict(np.load(path)))
+    assert [int(r["devices"]) for r in res] == [1, 2]
+    for key in set(res[0]) - {"devices"}:
+        if key.startswith(("0_", "1_")):
+            np.testing.assert_array_equal(res[0][key], res[1][key], err_msg=key)
+        else:
+            np.testing.assert_allclose(res[0][key], res[1][key], atol=1e-6, err_msg=key)

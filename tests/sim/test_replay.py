@@ -4,6 +4,7 @@ The JAX gate's ``update`` (EMA of progress, then P) is compared with the referen
 ``observe_progress`` then ``replay_distribution`` on the same inputs (paper/model.md).
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -139,3 +140,8 @@ def test_ranks_break_ties_by_index():
         expected = 1 + ahead.sum(1)  # the definition, by comparisons
         got = np.asarray(ranks(jnp.asarray(s, jnp.float32)))
         np.testing.assert_array_equal(got, expected)
+        # inside jit and vmap too (n = 300: the host sort on CPU, or XLA's sort)
+        batch = jnp.asarray(np.stack([s, s[::-1]]), jnp.float32)
+        got_b = np.asarray(jax.jit(jax.vmap(ranks))(batch))
+        np.testing.assert_array_equal(got_b[0], expected)
+        np.testing.assert_array_equal(np.sort(got_b[1]), np.arange(1, n + 1))
