@@ -3,7 +3,7 @@
 import json
 import math
 
-from theory.cli import main
+from paper.cli import main
 
 
 def test_bench_json_reports_speedups_and_roofline(capsys):
