@@ -85,7 +85,7 @@ def test_check_out_dir_rejects_a_file_and_an_unwritable_path(tmp_path):
     f.write_text("x")
     with pytest.raises(UsageError, match="--out"):
         rp.check_out_dir(f)
-    with pytest.raises(UsageError, match="not writable"):
+    with pytest.raises(UsageError, match="is not a folder"):
         rp.check_out_dir(f / "sub")
     assert rp.check_out_dir(tmp_path / "new" / "dir").is_dir()
 
