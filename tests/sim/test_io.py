@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import sim
+from paper.cli import main
 from sim.io import merge_parts, save_sweep, shard_indices
 from sim.results import read_results
-from paper.cli import main
 
 SMALL = {"N": 24, "N_h": 32, "B": 8, "rounds": 6}
 GRID = {"alphas": [0.2, 0.5, 0.9], "kappas": [0.5, 2.0]}

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, ndtr
 
-from theory.t1_drift import heldout_accuracy0, heldout_gradient_b
+from theory.l0_pairs import pair_accuracy
 from theory.longrun import (
     _noise_terms,
     expected_ascent,
@@ -26,8 +26,8 @@ from theory.longrun import (
     long_run_prediction,
     mean_field_run,
 )
-from theory.l0_pairs import pair_accuracy
 from theory.student import get_student
+from theory.t1_drift import heldout_accuracy0, heldout_gradient_b
 
 
 @pytest.mark.parametrize("K,mu", [(4, 2.0), (6, 2.5)])
