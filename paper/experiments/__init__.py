@@ -9,6 +9,7 @@ A module writes and reads its own results layout; the figures read the same file
 from paper.experiments import (
     l0_pairs,
     replication,
+    t1_drift,
     t1_threshold,
     t2_variance,
     t2b_neff,
@@ -20,6 +21,7 @@ from paper.experiments import (
 
 EXPERIMENTS = (
     l0_pairs,
+    t1_drift,
     t1_threshold,
     t2_variance,
     t2b_neff,
