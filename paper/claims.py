@@ -103,14 +103,12 @@ class Test:
         return f"{rule}; tolerance: interval width <= {self.tolerance * self.scale:.3g}{self.unit}"
 
 
-def _power(test: Test, sd: float, n: int, pilot_mean: float, alpha: float) -> float:
-    if test.kind == "greater":
-        return stats.power_one_sided(test.effect, sd, n, alpha)
-    if test.kind == "less":
-        return stats.power_one_sided(test.effect, sd, n, alpha)
-    if test.kind == "noninferior":  # at the pilot's mean (capped at 0: no credit for a gain)
-        return stats.power_one_sided(test.effect + min(pilot_mean, 0.0), sd, n, alpha)
-    return stats.power_tost(test.effect, sd, n, true=pilot_mean, alpha=alpha)
+def _power(test: Test, sd: float, n: int, alpha: float) -> float:
+    """Power at the smallest effect of interest (directional tests) or at exact equality
+    (equivalence: true difference 0; non-inferiority: true mean 0)."""
+    if test.kind == "equivalent":
+        return stats.power_tost(test.effect, sd, n, true=0.0, alpha=alpha)
+    return stats.power_one_sided(test.effect, sd, n, alpha)
 
 
 def decide(
@@ -121,7 +119,8 @@ def decide(
     Returns per-point mean, interval (lo, hi: the 1 - 2a interval, a = 0.05 / points, whose
     one-sided bounds the tests use), ``passes``, and for the row: ``worst`` (index of the point
     furthest from passing), ``width`` (widest interval), ``power`` (smallest over points, at the
-    confirmation's seeds, from the pilot's SD and mean), ``seeds_for_power`` (largest over
+    confirmation's seeds, from the pilot's SD: at the smallest effect of interest, or at exact
+    equality for equivalence and non-inferiority), ``seeds_for_power`` (largest over
     points: seeds for 90% power; n_max + 1 when out of reach), ``verdict`` and ``holds``.
     ``extra_se`` (points,): the standard error of a theory value computed by sampling, added in
     quadrature to the seed SE.
@@ -151,15 +150,11 @@ def decide(
     power, need = math.nan, None
     if pilot is not None:
         p = np.atleast_2d(np.asarray(pilot, dtype=float))
-        sd_p, mean_p = p.std(1, ddof=1), p.mean(1)
-        sign = -1.0 if test.kind == "less" else 1.0
         powers, needs = [], []
-        for sd, mp in zip(sd_p, sign * mean_p):
-            powers.append(_power(test, sd, S, mp, a))
+        for sd in p.std(1, ddof=1):
+            powers.append(_power(test, sd, S, a))
             needs.append(
-                stats.seeds_for_power(
-                    lambda n, sd=sd, mp=mp: _power(test, sd, n, mp, a), n_max=n_max
-                )
+                stats.seeds_for_power(lambda n, sd=sd: _power(test, sd, n, a), n_max=n_max)
             )
         power, need = float(np.nanmin(powers)), int(max(needs))
     width = float(np.nanmax(hi - lo))

@@ -182,7 +182,7 @@ def ensure_sweep(
         "name": name,
         "config": json.dumps(params, sort_keys=True, default=_jsonable),
         "config_hash": digest,
-        "seeds": json.dumps([int(s) for s in coords.get("seed", [])]),
+        "seeds": json.dumps(experiments_common.seed_range(params.get("seeds", []))),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksum": checksum(coords, data),
     }

@@ -10,6 +10,7 @@ from paper.experiments import (
     l0_pairs,
     replication,
     t1_drift,
+    t1_phase,
     t1_threshold,
     t2_variance,
     t2b_neff,
@@ -22,6 +23,7 @@ from paper.experiments import (
 EXPERIMENTS = (
     l0_pairs,
     t1_drift,
+    t1_phase,
     t1_threshold,
     t2_variance,
     t2b_neff,

@@ -19,9 +19,9 @@ from sim.results import Results
 SWEEP = "replication"
 ROWS = ("replication",)
 # pre-registered: at every verifier with |alpha - 1/2| >= 0.15, on both students, the final
-# held-out change has the sign of alpha - 1/2, smallest effect of interest 0.5 pp (the full-run
+# held-out change has the sign of alpha - 1/2, smallest effect of interest 1 pp (the full-run
 # zero moves by up to about 0.02 in alpha, T1-long, so verifiers nearer 1/2 are not tested)
-REPLICATION_TEST = Test("greater", 0.005, 0.01, " pp", 100.0)
+REPLICATION_TEST = Test("greater", 0.01, 0.02, " pp", 100.0)
 MIN_DISTANCE = 0.15
 
 
@@ -38,7 +38,7 @@ def spec(quick: bool) -> dict:
         gate="uniform",
         pilot=16,
         min_seeds=16,
-        max_seeds=64 if quick else 128,
+        max_seeds=128 if quick else 256,
         rounds=100 if quick else 200,
     )
 

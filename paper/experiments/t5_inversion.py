@@ -218,7 +218,7 @@ def _amplification(res: Results, meta: dict, pilot: Results | None, gate: str = 
         f"{note}; worst point (min over rounds, not a mean effect: a noisier path has a lower "
         f"minimum) {ci_text(worst[0], worst[1], worst[2], 100, ' pp')}; round-to-round path SD "
         f"{gate} {100 * path_sd[gate]:.3g} pp vs uniform {100 * path_sd['uniform']:.3g} pp "
-        f"(ratio {path_sd[gate] / path_sd['uniform']:.2g}); realised N_eff {gate} "
+        f"(ratio {path_sd[gate] / max(path_sd['uniform'], 1e-300):.2g}); realised N_eff {gate} "
         f"{n_eff[gate]:.3g} vs uniform {n_eff['uniform']:.3g} (variance of the shared update "
         f"~ 1/N_eff, T2b)"
     )

@@ -25,7 +25,6 @@ ROWS = ("T6",)
 # puts the cap near C = 10^1.5 for the default student); the smallest effect of interest is
 # half of it
 EPSILON = 5e-5
-CAP_TEST = Test("greater", EPSILON / 2, EPSILON, " per compute unit")
 
 
 def spec(quick: bool) -> dict:
@@ -71,22 +70,25 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
     return coords, data, attrs
 
 
-def _bracket(res: Results) -> int | None:
-    """Index i of the grid interval [C_i, C_i+1] whose upper end is the first point >= C*."""
+def _bracket(res: Results) -> tuple[int, int] | None:
+    """Grid indices (i, j): [C_i-1, C_i] is the last interval ending at or below theory's cap,
+    [C_j, C_j+1] the first starting at or above it (None if either is off the grid)."""
     c, cap = res.coords["compute"], float(res.attrs["theory_cap"])
-    j = int(np.searchsorted(c, cap * (1 - 1e-9)))
-    return j - 1 if 1 <= j < len(c) - 1 else None
+    i = int(np.searchsorted(c, cap * (1 + 1e-9), side="right")) - 1
+    j = int(np.searchsorted(c, cap * (1 - 1e-9), side="left"))
+    return (i, j) if i >= 1 and j <= len(c) - 2 else None
 
 
 def _stat(res: Results) -> np.ndarray:
-    """(2, seed): marginal first-round gain per unit compute minus epsilon on the interval below
-    theory's cap, and epsilon minus it on the interval above (both > 0 if the cap is there)."""
+    """(2, seed): mean marginal first-round gain per unit compute minus epsilon on the interval
+    below theory's cap, and epsilon minus it on the interval above (with diminishing returns
+    both are > 0 if the cap is where theory puts it)."""
     c, eps = res.coords["compute"], float(res.attrs["epsilon"])
     h = res["heldout_acc"]
     g = h[..., 1] - h[..., 0]  # (compute, seed) first-round gain
-    i = _bracket(res)
-    below = (g[i + 1] - g[i]) / (c[i + 1] - c[i])
-    above = (g[i + 2] - g[i + 1]) / (c[i + 2] - c[i + 1])
+    i, j = _bracket(res)
+    below = (g[i] - g[i - 1]) / (c[i] - c[i - 1])
+    above = (g[j + 1] - g[j]) / (c[j + 1] - c[j])
     return np.stack([below - eps, eps - above])
 
 
@@ -100,15 +102,17 @@ def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim
     )
     if _bracket(res) is None:
         return [unavailable(cid, statement, "theory's cap is not inside the grid", **meta)]
-    d = decide(CAP_TEST, _stat(res), None if pilot is None else _stat(pilot))
+    eps = float(res.attrs["epsilon"])
+    test = Test("greater", eps / 2, eps, " per compute unit")  # SESOI half the budget
+    d = decide(test, _stat(res), None if pilot is None else _stat(pilot))
     h = res["heldout_acc"]
     ag = agreement(h[..., 1] - h[..., 0], res["theory_gain"], theory_se=res["theory_gain_se"])
-    c, i = res.coords["compute"], _bracket(res)
-    cap, eps = float(res.attrs["theory_cap"]), float(res.attrs["epsilon"])
+    c, (i, j) = res.coords["compute"], _bracket(res)
+    cap = float(res.attrs["theory_cap"])
     detail = (
         f"epsilon {eps:.3g} (fixed before the sweep), theory's cap C* = {cap:.3g}; grid "
-        f"intervals [{c[i]:.3g}, {c[i + 1]:.3g}] (marginal gain must exceed epsilon) and "
-        f"[{c[i + 1]:.3g}, {c[i + 2]:.3g}] (must fall below it), paired by seed; the "
+        f"intervals [{c[i - 1]:.3g}, {c[i]:.3g}] (marginal gain must exceed epsilon) and "
+        f"[{c[j]:.3g}, {c[j + 1]:.3g}] (must fall below it), paired by seed; the "
         f"first-round gain along the law agrees with theory at {ag['n']} compute levels: max "
         f"|sim - theory|/SE {ag['max_z']:.2f} (k = {ag['k']:.2f})"
     )
@@ -116,7 +120,7 @@ def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim
         powered_row(
             cid,
             statement,
-            CAP_TEST,
+            test,
             d,
             theory=cap,
             theory_text="theory's cap C*(epsilon), compute units; sim: the worst interval's margin",
