@@ -304,6 +304,7 @@ def unavailable(cid: str, statement: str, why: str, *, kind: str = "claim", **me
         False,
         f"not decided: {why}",
         **{**meta, "kind": kind},
+        verdict="unavailable",
     )
 
 

@@ -24,12 +24,15 @@ from sim.results import Results
 
 SWEEP = "first_round"
 ROWS = ("T1", "T1-threshold")
-# pre-registered: (T1) the round-1 change within 0.1 pp of theory at every grid point (about 7%
+# pre-registered: (T1) the round-1 change within 0.2 pp of theory at every grid point (about 15%
 # of the largest first-round change; theory is first order in eta = 0.1); (T1-threshold) the
-# round-1 change at alpha = 1/2 within 0.05 pp of 0 for every kappa > 0 and student (that is,
-# the first-round zero within about 0.05 of 1/2 at the default student's slope)
-T1_TEST = Test("equivalent", 0.001, 0.002, " pp", 100.0)
-THRESHOLD_TEST = Test("equivalent", 0.0005, 0.001, " pp", 100.0)
+# round-1 change at alpha = 1/2 within 0.1 pp of 0 for every kappa > 0 and student. History:
+# the first planned margins (0.1 pp and 0.05 pp) needed 3,726 and more than 4,096 seeds by the
+# first quick run's pilot (per-seed SD of a round-1 change about 1 pp), so they were widened
+# once, before any confirmation at these margins; the T1-threshold margin is about 0.03 in alpha
+# at the default student's slope
+T1_TEST = Test("equivalent", 0.002, 0.004, " pp", 100.0)
+THRESHOLD_TEST = Test("equivalent", 0.001, 0.002, " pp", 100.0)
 
 
 def spec(quick: bool) -> dict:
@@ -139,7 +142,7 @@ def _threshold(res: Results, meta: dict, pilot: Results | None) -> Claim:
     names = json.loads(res.attrs["student_names"])
     ks = res.coords["kappa"][res.coords["kappa"] > 0]
     s, ik = np.unravel_index(d["worst"], (len(names), len(ks)))
-    th = res["theory_first_round_drift"]
+    th = res["theory_first_round_drift"][:, :, res.coords["kappa"] > 0]
     a = res.coords["alpha"]
     i4, i6 = int(np.argmin(np.abs(a - 0.4))), int(np.argmin(np.abs(a - 0.6)))
     slope = np.abs(th[:, i6] - th[:, i4]).min() / (a[i6] - a[i4]) if i6 != i4 else np.nan

@@ -98,6 +98,11 @@ def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim
         f"{g}: realised {r:.3g}, predicted {p:.3g}" for g, r, p in zip(names, ne, pred)
     )
     g, v = np.unravel_index(d["worst"], res["n_eff"].shape[:2])
+    # the gate's oscillation: round-to-round relative change of N_eff(P) (THEORY.md T2b: the
+    # proportional gate feeds back on itself); measured only, theory gives no prediction yet
+    nd = res["n_eff_dist"][..., 1:]
+    osc = np.abs(np.diff(nd, axis=-1) / nd[..., :-1]).mean(axis=(1, 2, 3))
+    osc_text = ", ".join(f"{n} {100 * o:.3g}%" for n, o in zip(names, osc))
     return [
         powered_row(
             cid,
@@ -109,7 +114,8 @@ def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim
             sim=ne[g],
             detail=f"B = {B:g} (from the results file); per gate, mean over verifiers, seeds and "
             f"rounds >= 2: {per_gate}; the tested statistic is realised / predicted - 1 per "
-            f"(gate, verifier), worst {names[g]} at alpha={res['alpha'][v]:g}",
+            f"(gate, verifier), worst {names[g]} at alpha={res['alpha'][v]:g}; oscillation of "
+            f"N_eff(P), mean |round-to-round change|: {osc_text} (measured, not predicted)",
             meta=meta,
         )
     ]

@@ -37,7 +37,7 @@ def spec(quick: bool) -> dict:
         epsilon=EPSILON,
         pilot=16,
         min_seeds=16,
-        max_seeds=128 if quick else 256,
+        max_seeds=512 if quick else 1024,
         rounds=100 if quick else 200,
     )
 
