@@ -122,6 +122,8 @@ def decide(
     confirmation's seeds, from the pilot's SD: at the smallest effect of interest, or at exact
     equality for equivalence and non-inferiority), ``seeds_for_power`` (largest over
     points: seeds for 90% power; n_max + 1 when out of reach), ``verdict`` and ``holds``.
+    A test that does not pass while its power (from the pilot) is below 0.9 reads
+    ``underpowered`` (inconclusive), and fails like any other row that does not hold.
     ``extra_se`` (points,): the standard error of a theory value computed by sampling, added in
     quadrature to the seed SE.
     """
@@ -162,8 +164,10 @@ def decide(
         verdict = "fails"
     elif width > test.tolerance:
         verdict = "underpowered"
-    else:
-        verdict = "holds" if bool(np.all(passes)) else "fails"
+    elif bool(np.all(passes)):
+        verdict = "holds"
+    else:  # a test that did not pass at less than the target power is inconclusive
+        verdict = "underpowered" if math.isfinite(power) and power < 0.9 else "fails"
     return {
         "mean": m,
         "lo": lo,

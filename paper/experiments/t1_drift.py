@@ -38,14 +38,14 @@ THRESHOLD_TEST = Test("equivalent", 0.001, 0.002, " pp", 100.0)
 def spec(quick: bool) -> dict:
     """The sweep's parameters (one round; the grid is the same in both modes)."""
     return dict(
-        alphas=[0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0],
+        alphas=[0.0, 0.25, 0.5, 0.75, 1.0],
         kappas=[0.0, 0.5, 1.0, 2.0, 4.0],
         students=["default", "second"],
         gate="uniform",
         rounds=1,
         pilot=32,
         min_seeds=64,
-        max_seeds=1024 if quick else 4096,
+        max_seeds=2560 if quick else 4096,
     )
 
 
@@ -144,7 +144,7 @@ def _threshold(res: Results, meta: dict, pilot: Results | None) -> Claim:
     s, ik = np.unravel_index(d["worst"], (len(names), len(ks)))
     th = res["theory_first_round_drift"][:, :, res.coords["kappa"] > 0]
     a = res.coords["alpha"]
-    i4, i6 = int(np.argmin(np.abs(a - 0.4))), int(np.argmin(np.abs(a - 0.6)))
+    i4, i6 = int(np.argmin(np.abs(a - 0.25))), int(np.argmin(np.abs(a - 0.75)))
     slope = np.abs(th[:, i6] - th[:, i4]).min() / (a[i6] - a[i4]) if i6 != i4 else np.nan
     return powered_row(
         cid,
