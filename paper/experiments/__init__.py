@@ -9,6 +9,8 @@ A module writes and reads its own results layout; the figures read the same file
 from paper.experiments import (
     l0_pairs,
     replication,
+    t1_drift,
+    t1_phase,
     t1_threshold,
     t2_variance,
     t2b_neff,
@@ -20,6 +22,8 @@ from paper.experiments import (
 
 EXPERIMENTS = (
     l0_pairs,
+    t1_drift,
+    t1_phase,
     t1_threshold,
     t2_variance,
     t2b_neff,
