@@ -41,6 +41,7 @@ from figures import (
     compute_cap,
     confidence_inversion,
     direction_mismatch,
+    ladder,
     pair_accuracy,
     phase_diagram,
     replication,
@@ -68,6 +69,7 @@ FIGURE_MODULES = (
     variance_theorem,
     compute_cap,
     replication,
+    ladder,
 )
 # front ends and statistics: they do not change what a sweep computes
 NOT_RESULTS_CODE = {"commands.py", "cli.py", "bench.py", "stats.py"}
@@ -301,6 +303,19 @@ def draw_figures(out: Path, *, quiet: bool = False) -> tuple[list[Path], dict[st
     return paths, missing
 
 
+def write_reports(out: Path) -> list[Path]:
+    """``OUT/<REPORT>`` for each experiment that has a ``REPORT`` (file name) and ``markdown``
+    (results -> Markdown), from its results file (e.g. ``ladder.md``); paper.mdtex converts them."""
+    manifest = read_manifest(out)
+    written = []
+    for experiment in EXPERIMENTS:
+        entry = manifest.get(experiment.SWEEP, {})
+        if getattr(experiment, "REPORT", None) and entry.get("file"):
+            text = experiment.markdown(read_results(out / entry["file"]))
+            written.append(atomic_write_text(out / experiment.REPORT, text))
+    return written
+
+
 def reproducibility_tex(manifest: dict[str, dict[str, Any]]) -> str:
     """A table of every sweep's results file, hash and seeds (``generated/reproducibility.tex``)."""
     lines = [
@@ -386,6 +401,7 @@ def reproduce(out: str | os.PathLike, *, quick: bool = False, quiet: bool = Fals
     figure_paths, missing = draw_figures(out_path, quiet=quiet)
     claims = evaluate(out_path)
     written = claims_mod.write_claims(out_path, claims)
+    write_reports(out_path)
     paper_dir = assemble_paper(out_path, figure_paths, claims, manifest)
     pdf, note = build_pdf(paper_dir)
     reused = sum(1 for m in manifest.values() if m.get("reused"))

@@ -8,6 +8,7 @@ A module writes and reads its own results layout; the figures read the same file
 
 from paper.experiments import (
     l0_pairs,
+    ladder,
     replication,
     t1_drift,
     t1_phase,
@@ -32,6 +33,7 @@ EXPERIMENTS = (
     t5_inversion,
     t6_cap,
     replication,
+    ladder,
 )
 
 __all__ = ["EXPERIMENTS"]
