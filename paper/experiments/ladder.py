@@ -76,9 +76,12 @@ REGRESS_TEST = Test("less", 0.02, 0.04, " pp", 100.0)
 # the DPO loss on trained pairs, last minus first quarter of the budget: falls by >= 0.03 (4%
 # of its starting value log 2)
 LOSS_TEST = Test("less", 0.03, 0.06)
-# LADDER-sides tests only cells theory puts clearly off the threshold: |alpha - 1/2| >= 0.15
-# (the full-run zero moves by up to about 0.02 in alpha, T1-long; as the replication row)
-SIDES_MIN_DISTANCE = 0.15
+# LADDER-sides tests only cells theory puts clearly off the threshold: |alpha - 1/2| >= 0.1
+# (the full-run zero moves by up to about 0.02 in alpha, T1-long). History: first 0.15, as the
+# replication row; that excluded every BLINK cell (its rungs sit 0.10-0.15 from 1/2 by design,
+# the profile's point being a rung on each side), so it was lowered once, after the first quick
+# run, to 0.1, which tests BLINK's rungs 1, 2 and 4 and leaves out rung 3 (alpha 0.45).
+SIDES_MIN_DISTANCE = 0.1
 # the advice: per seed (one training run per verifier, as a team has), Spearman rho of the
 # change over the 12 main cells with the target-task margin minus that with capability > 0;
 # smallest effect of interest 0.2 in rho, tolerance 0.4
