@@ -810,7 +810,7 @@ def markdown(res: Results) -> str:
         "",
         f"Four verifier rungs x three task profiles (+ MMMU read as verdict accuracy) x two "
         f"students; uniform replay, n = 4 samples, K = 4 options, budget R = {R} rounds "
-        f"(fitted), {res['delta'].shape[1]} seeds per cell. Measures as a team computes them: "
+        f"(fitted), {_seeds_text(res)}. Measures as a team computes them: "
         "verdict accuracy alpha (chance 1/2), pair accuracy (a correct vs an incorrect answer "
         "ordered right, chance 1/2) and selection accuracy (top-scored of 4 samples of the "
         "student is correct, among questions with a correct sample; pooled over the student's "
@@ -893,6 +893,19 @@ def _why(cs: list[dict], fit: dict) -> str:
         f"{hi:g}/{lo:g} = {hi / lo:.2f}; the fit trades the two ends off. Read as verdict "
         "accuracy with confidence rising from near-random, 8-23% spans a wider damage ratio "
         "(T5: damage is proportional to (1 - 2 alpha) erf(kappa)), which is why that reading fits."
+    )
+
+
+def _seeds_text(res: Results) -> str:
+    """The seeds behind the table and the fit (the pilot's are in the rows of claims.md)."""
+    seeds = [int(x) for x in res.coords["seed"]]
+    fs = _json(res, "fit").get("fit_seeds", [])
+    text = f"{len(seeds)} seeds per cell ({seeds[0]}..{seeds[-1]})"
+    if fs:
+        text += f", the calibration fitted on its own {len(fs)} seeds ({fs[0]}..{fs[-1]})"
+    return (
+        text + "; the LADDER-* rows of claims.md decide each claim on these seeds by a "
+        "pre-registered test whose power comes from a pilot on other seeds"
     )
 
 
