@@ -13,10 +13,12 @@ student's competence b by one factor (fitted for MMMU on the 2B, the 3B's follow
 
 Calibration (MMMU, 2B, selection reading): the task's accuracy factor (grid) and the training
 budget R (any round up to ``rounds``) are fitted so that the rungs' damage spans the study's
-3.4-10.9 pp; not used by the fit, hence predictions: the order of damage across rungs, the 3B's
-range, the DPO-loss trend. A second MMMU profile reads the study's 8-23% as verdict accuracy alpha
-(THEORY.md's example) with a ladder whose bottom rung is near-random: the reading under which the
-model produces confidence inversion.
+3.4-10.9 pp, on the calibration's own seeds (``FIT_START`` ..: neither the pilot's nor the
+confirmation's; :func:`calibrate`, shared by both runs); not used by the fit, hence
+predictions: the order of damage across rungs, the 3B's range, the DPO-loss trend. A second
+MMMU profile reads the study's 8-23% as verdict accuracy alpha (THEORY.md's example) with a
+ladder whose bottom rung is near-random: the reading under which the model produces confidence
+inversion.
 
 Results layout (written and read here only; figures/ladder.py reads the same names): coordinate
 ``cell`` with ``cell_task``, ``cell_rung``, ``cell_student``, ``cell_main`` (1 for the 24 cells of
@@ -24,7 +26,12 @@ the main ladder), ``alpha``, ``kappa``, ``b``, ``a_pair``, ``selection``, ``thre
 ``theory_change`` (first-order change over R, T1), ``capability``; ``heldout_acc`` (cell, seed,
 round), ``loss_trained`` (cell, seed, step), ``delta`` (cell, seed: change at round R),
 ``loss_windows`` (cell, seed, window over rounds 1..R); attrs ``tasks``, ``students``, ``fit``
-(JSON), ``R``.
+(JSON: per reading the fitted accuracy, task factor, R, miss, least and most damaging rung, and
+``fit_seeds``), ``R``.
+
+Rows (:func:`claims`): each a pre-registered test (``paper.claims.Test``) on a per-seed
+statistic, decided on the confirmation seeds with the power from the pilot's (reproduce runs the
+pilot on seeds 10000.. and the confirmation on 0..S-1 with S the seeds for 90% power).
 """
 
 from __future__ import annotations
@@ -601,7 +608,7 @@ def _silent(res, cs, meta, pilot) -> Claim:
     d = _both(d1, d2)
     i = _pick(cs, task="MMMU")
     worst = cs[i[d2["worst"]]]
-    r = powered_row(
+    return powered_row(
         "LADDER-silent",
         statement,
         REGRESS_TEST,
@@ -613,7 +620,6 @@ def _silent(res, cs, meta, pilot) -> Claim:
         f"{worst['student']} rung {worst['rung']}. Change at R",
         meta=meta,
     )
-    return r
 
 
 def _pair_stat(task: str):
