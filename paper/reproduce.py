@@ -7,6 +7,7 @@ Layout of the output folder (``--out``, default ``./results``)::
     manifest.json             sweep name -> results file, hash, parameters (figures/_common.py)
     figures/<figure>.png|pdf  every figure (figures/*.py, reading the results files only)
     claims.json, claims.md    one row per claim: theory, simulation (95% CI), holds
+    ladder.md                 an experiment's own report (``REPORT``, ``markdown``): the ladder
     paper/                    main.tex (copied from the repository's paper/), generated/*.tex
                               (tables from claims.json), figures/ (copies of the PDFs), and
                               main.pdf when a TeX engine is installed
@@ -303,7 +304,7 @@ def draw_figures(out: Path, *, quiet: bool = False) -> tuple[list[Path], dict[st
     return paths, missing
 
 
-def write_reports(out: Path) -> list[Path]:
+def write_experiment_reports(out: Path) -> list[Path]:
     """``OUT/<REPORT>`` for each experiment that has a ``REPORT`` (file name) and ``markdown``
     (results -> Markdown), from its results file (e.g. ``ladder.md``); paper.mdtex converts them."""
     manifest = read_manifest(out)
@@ -401,7 +402,7 @@ def reproduce(out: str | os.PathLike, *, quick: bool = False, quiet: bool = Fals
     figure_paths, missing = draw_figures(out_path, quiet=quiet)
     claims = evaluate(out_path)
     written = claims_mod.write_claims(out_path, claims)
-    write_reports(out_path)
+    write_experiment_reports(out_path)
     paper_dir = assemble_paper(out_path, figure_paths, claims, manifest)
     pdf, note = build_pdf(paper_dir)
     reused = sum(1 for m in manifest.values() if m.get("reused"))

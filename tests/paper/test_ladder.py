@@ -312,7 +312,7 @@ def test_reproduce_writes_ladder_md_and_the_figure_from_a_results_file(tmp_path)
     res = synthetic(_STUDY_LIKE)
     write_results(tmp_path / "sweeps" / "ladder-x.nc", res.coords, res.data, res.attrs)
     write_manifest(tmp_path, {"ladder": {"file": "sweeps/ladder-x.nc"}})
-    written = reproduce.write_reports(tmp_path)
+    written = reproduce.write_experiment_reports(tmp_path)
     assert written == [tmp_path / "ladder.md"]
     text = (tmp_path / "ladder.md").read_text()
     assert text.startswith("# The verifier ladder") and "## The study's advice" in text
@@ -331,7 +331,7 @@ def test_quick_ladder_through_reproduce_writes_its_report_rows_and_figure(tmp_pa
     manifest = reproduce.run_sweeps(tmp_path, [(ladder, ladder.spec(True))], quiet=True)
     entry = manifest["ladder"]
     assert entry.get("file") and entry.get("pilot_file"), entry
-    assert reproduce.write_reports(tmp_path) == [tmp_path / "ladder.md"]
+    assert reproduce.write_experiment_reports(tmp_path) == [tmp_path / "ladder.md"]
     assert "| default | MMMU | 1 |" in (tmp_path / "ladder.md").read_text()
     assert ladder_figure.main(str(tmp_path), str(tmp_path / "figures"))
     rows = [r for r in reproduce.evaluate(tmp_path) if r.id.startswith("LADDER")]
