@@ -13,4 +13,5 @@ FIGURES = (
     "variance_theorem",
     "compute_cap",
     "replication",
+    "ladder",
 )

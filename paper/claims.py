@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sim import stats
 from sim.files import atomic_write_json, atomic_write_text
 from sim.results import Results
 
@@ -42,6 +43,17 @@ class Claim:
     config_hash: str = ""
     config_file: str = ""
     kind: str = "claim"  # "claim" decides the exit status; "boundary" is reported only
+    # the pre-registered test (see :class:`Test`): its rule, smallest effect of interest or
+    # margin, tolerance (widest allowed interval), the pilot's seeds (never confirmation seeds),
+    # the seeds that 90% power needs by the pilot's SD, the power at the seeds used, and the
+    # verdict: holds, fails, underpowered (an interval wider than the tolerance) or unavailable
+    test: str = ""
+    effect: float | None = None
+    tolerance: float | None = None
+    pilot_seeds: list[int] = field(default_factory=list)
+    seeds_for_power: int | None = None
+    power: float | None = None
+    verdict: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the interval as a list)."""
@@ -50,14 +62,176 @@ class Claim:
         return d
 
 
-def meta(res: Results, file: str, sweep: str) -> dict[str, Any]:
-    """The provenance fields of a row from its results file."""
+def meta(res: Results, file: str, sweep: str, pilot: Results | None = None) -> dict[str, Any]:
+    """The provenance fields of a row from its results file (and its pilot's)."""
     return {
         "sweep": sweep,
         "seeds": json.loads(res.attrs.get("seeds", "[]")),
         "config_hash": str(res.attrs.get("config_hash", "")),
         "config_file": file,
+        "pilot_seeds": [] if pilot is None else json.loads(pilot.attrs.get("seeds", "[]")),
     }
+
+
+@dataclass(frozen=True)
+class Test:
+    """A pre-registered decision rule on a per-seed statistic (one value per seed and point).
+
+    ``kind``: ``greater`` (mean > 0), ``less`` (mean < 0), ``equivalent`` (TOST: |mean| <
+    ``effect``, the margin) or ``noninferior`` (mean > -``effect``). ``effect``: the smallest
+    effect of interest, for which power is computed (the margin for equivalence and
+    non-inferiority). ``tolerance``: the widest allowed interval (full width); a wider one reads
+    "underpowered" and fails. Every point of a row is tested at level 1 - 0.05 / points
+    (Bonferroni); the row holds if every point passes.
+    """
+
+    kind: str
+    effect: float
+    tolerance: float
+    unit: str = ""
+    scale: float = 1.0  # display factor (100 for percentage points)
+
+    def describe(self) -> str:
+        """The rule in words."""
+        e = f"{self.effect * self.scale:.3g}{self.unit}"
+        rule = {
+            "greater": f"mean > 0 (one-sided t; smallest effect of interest {e})",
+            "less": f"mean < 0 (one-sided t; smallest effect of interest {e})",
+            "equivalent": f"|mean| < {e} (TOST equivalence, margin {e})",
+            "noninferior": f"mean > -{e} (non-inferiority, margin {e})",
+        }[self.kind]
+        return f"{rule}; tolerance: interval width <= {self.tolerance * self.scale:.3g}{self.unit}"
+
+
+def _power(test: Test, sd: float, n: int, alpha: float) -> float:
+    """Power at the smallest effect of interest (directional tests) or at exact equality
+    (equivalence: true difference 0; non-inferiority: true mean 0)."""
+    if test.kind == "equivalent":
+        return stats.power_tost(test.effect, sd, n, true=0.0, alpha=alpha)
+    return stats.power_one_sided(test.effect, sd, n, alpha)
+
+
+def decide(
+    test: Test, confirm: Any, pilot: Any = None, *, extra_se: Any = None, n_max: int = 4096
+) -> dict[str, Any]:
+    """Apply ``test`` to ``confirm`` (points, seeds) with the pilot's (points, seeds) SD.
+
+    Returns per-point mean, interval (lo, hi: the 1 - 2a interval, a = 0.05 / points, whose
+    one-sided bounds the tests use), ``passes``, and for the row: ``worst`` (index of the point
+    furthest from passing), ``width`` (widest interval), ``power`` (smallest over points, at the
+    confirmation's seeds, from the pilot's SD: at the smallest effect of interest, or at exact
+    equality for equivalence and non-inferiority), ``seeds_for_power`` (largest over
+    points: seeds for 90% power; n_max + 1 when out of reach), ``verdict`` and ``holds``.
+    A test that does not pass while its power (from the pilot) is below 0.9 reads
+    ``underpowered`` (inconclusive), and fails like any other row that does not hold.
+    ``extra_se`` (points,): the standard error of a theory value computed by sampling, added in
+    quadrature to the seed SE.
+    """
+    x = np.atleast_2d(np.asarray(confirm, dtype=float))
+    M, S = x.shape
+    a = 0.05 / M
+    m = x.mean(1)
+    se = x.std(1, ddof=1) / math.sqrt(S)
+    if extra_se is not None:
+        se = np.sqrt(se**2 + np.broadcast_to(np.asarray(extra_se, float), (M,)) ** 2)
+    tq = stats.one_sided_t(S, 1.0 - a)
+    lo, hi = m - tq * se, m + tq * se
+    passes = {
+        "greater": lo > 0,
+        "less": hi < 0,
+        "equivalent": (lo > -test.effect) & (hi < test.effect),
+        "noninferior": lo > -test.effect,
+    }[test.kind]
+    margin = {  # how far each point is from failing (smaller: worse)
+        "greater": lo,
+        "less": -hi,
+        "equivalent": np.minimum(lo + test.effect, test.effect - hi),
+        "noninferior": lo + test.effect,
+    }[test.kind]
+    worst = int(np.nanargmin(margin)) if np.any(np.isfinite(margin)) else 0
+    power, need = math.nan, None
+    if pilot is not None:
+        p = np.atleast_2d(np.asarray(pilot, dtype=float))
+        powers, needs = [], []
+        for sd in p.std(1, ddof=1):
+            powers.append(_power(test, sd, S, a))
+            needs.append(
+                stats.seeds_for_power(lambda n, sd=sd: _power(test, sd, n, a), n_max=n_max)
+            )
+        power, need = float(np.nanmin(powers)), int(max(needs))
+    width = float(np.nanmax(hi - lo))
+    if not np.all(np.isfinite(m)):
+        verdict = "fails"
+    elif width > test.tolerance:
+        verdict = "underpowered"
+    elif bool(np.all(passes)):
+        verdict = "holds"
+    else:  # a test that did not pass at less than the target power is inconclusive
+        verdict = "underpowered" if math.isfinite(power) and power < 0.9 else "fails"
+    return {
+        "mean": m,
+        "lo": lo,
+        "hi": hi,
+        "se": se,
+        "passes": passes,
+        "worst": worst,
+        "width": width,
+        "power": power,
+        "seeds_for_power": need,
+        "verdict": verdict,
+        "holds": verdict == "holds",
+        "points": M,
+        "seeds": S,
+    }
+
+
+def test_text(test: Test, d: dict[str, Any]) -> str:
+    """The test, its outcome and its power in words (for a row's decision)."""
+    sc, u = test.scale, test.unit
+    i = d["worst"]
+    need = d["seeds_for_power"]
+    need_text = "n/a" if need is None else (f"> {need - 1}" if need > 4096 else str(need))
+    return (
+        f"pre-registered test over {d['points']} point(s), Bonferroni: {test.describe()}. "
+        f"Outcome: {d['verdict']}; worst point {d['mean'][i] * sc:.3g}{u} "
+        f"[{d['lo'][i] * sc:.3g}, {d['hi'][i] * sc:.3g}] ({100 * (1 - 0.1 / d['points']):.3g}% "
+        f"interval), widest interval {d['width'] * sc:.3g}{u}; {d['seeds']} confirmation seeds, "
+        f"power {d['power']:.2f} (from the pilot's SD), seeds for 90% power {need_text}"
+    )
+
+
+def powered_row(
+    cid: str,
+    statement: str,
+    test: Test,
+    d: dict[str, Any],
+    *,
+    theory: Any,
+    theory_text: str,
+    detail: str,
+    meta: dict[str, Any],
+    kind: str = "claim",
+    sim: Any = None,
+) -> Claim:
+    """A row decided by :func:`decide`: the worst point's mean and interval, the test's fields.
+
+    ``sim`` overrides the reported value (default: the worst point's mean)."""
+    i = d["worst"]
+    r = row(
+        cid,
+        statement,
+        theory=theory,
+        theory_text=theory_text,
+        sim=d["mean"][i] if sim is None else sim,
+        ci=(d["lo"][i], d["hi"][i]),
+        holds=d["holds"],
+        decision=f"{detail}; {test_text(test, d)}",
+        meta=meta,
+        kind=kind,
+    )
+    r.test, r.effect, r.tolerance = test.describe(), test.effect, test.tolerance
+    r.seeds_for_power, r.power, r.verdict = d["seeds_for_power"], d["power"], d["verdict"]
+    return r
 
 
 def _num(x: Any) -> float | None:
@@ -91,6 +265,7 @@ def row(
         bool(holds),
         decision,
         **{**meta, "kind": kind},
+        verdict="holds" if holds else "fails",
     )
 
 
@@ -133,6 +308,7 @@ def unavailable(cid: str, statement: str, why: str, *, kind: str = "claim", **me
         False,
         f"not decided: {why}",
         **{**meta, "kind": kind},
+        verdict="unavailable",
     )
 
 
@@ -169,25 +345,40 @@ def claims_markdown(claims: list[Claim]) -> str:
         "wording, variants; reported only). Simulation values are seed means with 95% "
         "intervals (Student t over seeds; paired by seed where configurations are compared).",
         "",
-        "| id | kind | statement | theory | simulation [95% CI] | holds | seeds | config |",
-        "|---|---|---|---|---|---|---|---|",
+        "Every row is a pre-registered test: its rule, smallest effect of interest and "
+        "tolerance are fixed before the run; a pilot on seeds that the confirmation never uses "
+        "gives the SD from which the seeds for 90% power are computed; a row whose interval "
+        "is wider than its tolerance reads `underpowered` and fails.",
+        "",
+        "| id | kind | statement | theory | simulation [CI] | verdict | power | pilot seeds "
+        "| confirmation seeds | config |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in claims:
         sim = fmt(c.sim, 4)
         if c.sim_ci is not None:
             sim += f" [{fmt(c.sim_ci[0], 4)}, {fmt(c.sim_ci[1], 4)}]"
         theory = f"{fmt(c.theory, 4)} ({c.theory_text})" if c.theory is not None else c.theory_text
-        seeds = f"{len(c.seeds)} ({c.seeds[0]}..{c.seeds[-1]})" if c.seeds else "-"
+        verdict = c.verdict or ("holds" if c.holds else "fails")
+        verdict = verdict if c.holds else f"**{verdict}**"
+        power = "-" if c.power is None or math.isnan(c.power) else f"{c.power:.2f}"
+        need = "" if c.seeds_for_power is None else f" (90%: {c.seeds_for_power})"
         lines.append(
             f"| {c.id} | {c.kind} | {_md_escape(c.statement)} | {_md_escape(theory)} | {sim} | "
-            f"{'yes' if c.holds else '**no**'} | {seeds} | {c.sweep} `{c.config_hash}` |"
+            f"{verdict} | {power}{need} | {_seed_text(c.pilot_seeds)} | {_seed_text(c.seeds)} | "
+            f"{c.sweep} `{c.config_hash}` |"
         )
     lines += ["", "## Decision rules and outcomes", ""]
     for c in claims:
         lines.append(
-            f"- **{c.id}** ({c.kind}, {'holds' if c.holds else 'FAILS'}): {_md_escape(c.decision)}"
+            f"- **{c.id}** ({c.kind}, {c.verdict or ('holds' if c.holds else 'fails')}): "
+            f"{_md_escape(c.decision)}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _seed_text(seeds: list[int]) -> str:
+    return f"{len(seeds)} ({seeds[0]}..{seeds[-1]})" if seeds else "-"
 
 
 def write_claims(out_dir: str | os.PathLike, claims: list[Claim]) -> tuple[Path, Path]:

@@ -7,6 +7,7 @@ Layout of the output folder (``--out``, default ``./results``)::
     manifest.json             sweep name -> results file, hash, parameters (figures/_common.py)
     figures/<figure>.png|pdf  every figure (figures/*.py, reading the results files only)
     claims.json, claims.md    one row per claim: theory, simulation (95% CI), holds
+    ladder.md                 an experiment's own report (``REPORT``, ``markdown``): the ladder
     paper/                    main.tex (copied from the repository's paper/), generated/*.tex
                               (tables from claims.json), figures/ (copies of the PDFs), and
                               main.pdf when a TeX engine is installed
@@ -41,6 +42,7 @@ from figures import (
     compute_cap,
     confidence_inversion,
     direction_mismatch,
+    ladder,
     pair_accuracy,
     phase_diagram,
     replication,
@@ -68,14 +70,33 @@ FIGURE_MODULES = (
     variance_theorem,
     compute_cap,
     replication,
+    ladder,
 )
 # front ends and statistics: they do not change what a sweep computes
 NOT_RESULTS_CODE = {"commands.py", "cli.py", "bench.py", "stats.py"}
 
 
+# pilot seeds: never used to confirm (confirmation seeds are 0, 1, ...)
+PILOT_START = 10_000
+
+
 def plan(quick: bool) -> list[tuple[ModuleType, dict[str, Any]]]:
-    """Every experiment with its parameters for this mode."""
+    """Every experiment with its parameters for this mode (``pilot``: the pilot's seed count,
+    ``min_seeds``/``max_seeds``: the range of the confirmation's seed count)."""
     return [(exp, exp.spec(quick)) for exp in EXPERIMENTS]
+
+
+def pilot_params(spec: dict[str, Any]) -> dict[str, Any]:
+    """The pilot's parameters: the experiment's, on ``spec['pilot']`` seeds from PILOT_START."""
+    return {**spec, "seeds": list(range(PILOT_START, PILOT_START + int(spec["pilot"])))}
+
+
+def confirmation_seeds(spec: dict[str, Any], rows: Sequence[Claim]) -> int:
+    """Seeds of the confirmation: the most any row of kind ``claim`` needs for 90% power by the
+    pilot (rows computed on the pilot), within [min_seeds, max_seeds]. Boundary rows report
+    their power at these seeds (and read "underpowered" where that is not enough)."""
+    need = max([r.seeds_for_power or 0 for r in rows if r.kind == "claim"] + [0])
+    return int(min(max(need, int(spec["min_seeds"])), int(spec["max_seeds"])))
 
 
 def code_fingerprint(experiment: ModuleType) -> str:
@@ -164,7 +185,7 @@ def ensure_sweep(
         "name": name,
         "config": json.dumps(params, sort_keys=True, default=_jsonable),
         "config_hash": digest,
-        "seeds": json.dumps([int(s) for s in coords.get("seed", [])]),
+        "seeds": json.dumps(experiments_common.seed_range(params.get("seeds", []))),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksum": checksum(coords, data),
     }
@@ -192,32 +213,54 @@ def _bar(items: Sequence, desc: str, unit: str, quiet: bool) -> tqdm:
     return tqdm(items, desc=desc, unit=unit, file=sys.stderr, disable=True if quiet else None)
 
 
+def run_experiment(
+    out: Path,
+    experiment: ModuleType,
+    spec: dict[str, Any],
+    bar: Callable[[str], None] = lambda s: None,
+    warn: Callable[[str], None] = lambda s: None,
+) -> dict[str, Any]:
+    """The pilot, the seed count it implies, the confirmation: the manifest entry."""
+    ppath, preused = ensure_sweep(out, experiment, pilot_params(spec), bar, warn)
+    pilot = read_results(ppath)
+    rows = experiment.claims(pilot, meta(pilot, "", experiment.SWEEP, pilot), pilot)
+    n = confirmation_seeds(spec, rows)
+    cpath, creused = ensure_sweep(out, experiment, {**spec, "seeds": list(range(n))}, bar, warn)
+    return {
+        "file": str(cpath.relative_to(out)),
+        "pilot_file": str(ppath.relative_to(out)),
+        "reused": preused and creused,
+        "seeds": n,
+        "seeds_needed": {r.id: r.seeds_for_power for r in rows},
+    }
+
+
 def run_sweeps(
     out: Path, planned: Sequence[tuple[ModuleType, dict]], *, quiet: bool = False
 ) -> dict[str, dict[str, Any]]:
-    """Ensure every experiment's results file; write and return the manifest.
+    """Run every experiment (pilot, then confirmation); write and return the manifest.
 
     An experiment that cannot run (RuntimeError) is recorded with the reason; its figure and
     rows then report it.
     """
     manifest: dict[str, dict[str, Any]] = {}
     bar = _bar(planned, "sweeps", "sweep", quiet)
-    for experiment, params in bar:
+    for experiment, spec in bar:
         name = experiment.SWEEP
         bar.set_postfix_str(name)
-        entry: dict[str, Any] = {"params": params}
+        entry: dict[str, Any] = {"params": spec}
         t0 = time.time()
         try:
-            path, reused = ensure_sweep(
-                out,
-                experiment,
-                params,
-                bar.set_postfix_str,
-                lambda s: bar.write(s, file=sys.stderr),
-            )
             entry.update(
-                file=str(path.relative_to(out)), reused=reused, seconds=round(time.time() - t0, 1)
+                run_experiment(
+                    out,
+                    experiment,
+                    spec,
+                    bar.set_postfix_str,
+                    lambda s: bar.write(s, file=sys.stderr),
+                )
             )
+            entry["seconds"] = round(time.time() - t0, 1)
         except RuntimeError as exc:
             entry.update(file=None, reused=False, error=str(exc))
             bar.write(f"sweep {name}: not run: {exc}", file=sys.stderr)
@@ -237,7 +280,8 @@ def evaluate(out: Path) -> list[Claim]:
             if not entry.get("file"):
                 raise FileNotFoundError(entry.get("error", f"sweep {name} was not run"))
             res: Results = read_results(out / entry["file"])
-            rows += experiment.claims(res, meta(res, entry["file"], name))
+            pilot = read_results(out / entry["pilot_file"]) if entry.get("pilot_file") else None
+            rows += experiment.claims(res, meta(res, entry["file"], name, pilot), pilot)
         except (FileNotFoundError, KeyError, ValueError) as exc:
             rows += [
                 unavailable(cid, "", f"{type(exc).__name__}: {exc}", sweep=name)
@@ -260,17 +304,30 @@ def draw_figures(out: Path, *, quiet: bool = False) -> tuple[list[Path], dict[st
     return paths, missing
 
 
+def write_experiment_reports(out: Path) -> list[Path]:
+    """``OUT/<REPORT>`` for each experiment that has a ``REPORT`` (file name) and ``markdown``
+    (results -> Markdown), from its results file (e.g. ``ladder.md``); paper.mdtex converts them."""
+    manifest = read_manifest(out)
+    written = []
+    for experiment in EXPERIMENTS:
+        entry = manifest.get(experiment.SWEEP, {})
+        if getattr(experiment, "REPORT", None) and entry.get("file"):
+            text = experiment.markdown(read_results(out / entry["file"]))
+            written.append(atomic_write_text(out / experiment.REPORT, text))
+    return written
+
+
 def reproducibility_tex(manifest: dict[str, dict[str, Any]]) -> str:
     """A table of every sweep's results file, hash and seeds (``generated/reproducibility.tex``)."""
     lines = [
         "% generated by selfdpo reproduce from manifest.json -- do not edit",
         r"\begin{tabular}{@{}l l l@{}}",
         r"\toprule",
-        r"sweep & results file & seeds \\",
+        r"sweep & results file & confirmation seeds \\",
         r"\midrule",
     ]
     for name, entry in manifest.items():
-        seeds = entry.get("params", {}).get("seeds", "")
+        seeds = entry.get("seeds", "")
         file = Path(entry["file"]).name if entry.get("file") else "not run"
         lines.append(
             f"{claims_mod.tex_escape(name)} & \\texttt{{{claims_mod.tex_escape(file)}}} & "
@@ -345,6 +402,7 @@ def reproduce(out: str | os.PathLike, *, quick: bool = False, quiet: bool = Fals
     figure_paths, missing = draw_figures(out_path, quiet=quiet)
     claims = evaluate(out_path)
     written = claims_mod.write_claims(out_path, claims)
+    write_experiment_reports(out_path)
     paper_dir = assemble_paper(out_path, figure_paths, claims, manifest)
     pdf, note = build_pdf(paper_dir)
     reused = sum(1 for m in manifest.values() if m.get("reused"))

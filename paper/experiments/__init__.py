@@ -8,7 +8,10 @@ A module writes and reads its own results layout; the figures read the same file
 
 from paper.experiments import (
     l0_pairs,
+    ladder,
     replication,
+    t1_drift,
+    t1_phase,
     t1_threshold,
     t2_variance,
     t2b_neff,
@@ -20,6 +23,8 @@ from paper.experiments import (
 
 EXPERIMENTS = (
     l0_pairs,
+    t1_drift,
+    t1_phase,
     t1_threshold,
     t2_variance,
     t2b_neff,
@@ -28,6 +33,7 @@ EXPERIMENTS = (
     t5_inversion,
     t6_cap,
     replication,
+    ladder,
 )
 
 __all__ = ["EXPERIMENTS"]

@@ -27,9 +27,11 @@ Bar = Callable[[str], None]
 ROUND_FIELDS = ("train_acc", "heldout_acc")
 
 
-def seed_range(n: int, start: int = 0) -> list[int]:
-    """The seeds ``start .. start + n - 1``."""
-    return list(range(int(start), int(start) + int(n)))
+def seed_range(seeds: int | Sequence[int]) -> list[int]:
+    """The seeds of a spec: a list of ints as given, or a count n for 0 .. n - 1."""
+    if isinstance(seeds, int | np.integer):
+        return list(range(int(seeds)))
+    return [int(s) for s in seeds]
 
 
 def model_fields(student: str, **overrides: Any) -> dict[str, Any]:

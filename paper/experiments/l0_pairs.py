@@ -14,13 +14,15 @@ import math
 import numpy as np
 
 import theory
-from paper.claims import Claim, agreement_row, unavailable
+from paper.claims import Claim, Test, decide, powered_row, unavailable
 from paper.experiments import common
 from sim.results import Results
-from sim.stats import agreement
 
 SWEEP = "pairs"
 ROWS = ("L0", "L0-n")
+# pre-registered: the simulated orientation rate of mixed pairs within 0.02 of theory's a_pair
+# at every grid point (TOST)
+L0_TEST = Test("equivalent", 0.02, 0.04)
 
 
 def spec(quick: bool) -> dict:
@@ -37,7 +39,9 @@ def spec(quick: bool) -> dict:
         ns=ns,
         theory_prompts=prompts,
         student="default",
-        seeds=16,
+        pilot=16,
+        min_seeds=16,
+        max_seeds=256 if quick else 512,
         rounds=1,
     )
 
@@ -104,12 +108,27 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
     return coords, data, {}
 
 
-def claims(res: Results, meta: dict) -> list[Claim]:
+def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim]:
     """L0 (n = 2) and L0-n (n > 2)."""
-    return [_l0(res, meta, general_n=False), _l0(res, meta, general_n=True)]
+    return [_l0(res, meta, pilot, general_n=False), _l0(res, meta, pilot, general_n=True)]
 
 
-def _l0(res: Results, meta: dict, *, general_n: bool) -> Claim:
+def _sel(res: Results, general_n: bool) -> np.ndarray:
+    ns = res.coords["n"]
+    return ns > 2 if general_n else ns == 2
+
+
+def _stat(res: Results, general_n: bool) -> np.ndarray:
+    """(n * alpha * kappa, seed): round-1 orientation rate of mixed pairs minus theory's."""
+    sel = _sel(res, general_n)
+    right, wrong = res["pair_right"][sel], res["pair_wrong"][sel]
+    mixed = right + wrong
+    acc = np.divide(right, mixed, out=np.full_like(right, np.nan), where=mixed > 0)
+    d = acc - res["theory_pair_accuracy_grid"][sel][..., None]
+    return d.reshape(-1, d.shape[-1])
+
+
+def _l0(res: Results, meta: dict, pilot: Results | None, *, general_n: bool) -> Claim:
     cid = "L0-n" if general_n else "L0"
     statement = (
         "best-vs-worst pairs over n > 2 samples are oriented right with the general-n "
@@ -118,25 +137,28 @@ def _l0(res: Results, meta: dict, *, general_n: bool) -> Claim:
         else "a mixed n = 2 pair is oriented right with probability "
         "a_pair = 1/2 + (2 alpha - 1)(Phi(sqrt2 kappa) - 1/2)"
     )
-    ns = res.coords["n"]
-    sel = ns > 2 if general_n else ns == 2
+    sel = _sel(res, general_n)
     if not np.any(sel):
         return unavailable(cid, statement, "no such n in the sweep", **meta)
-    right, wrong = res["pair_right"][sel], res["pair_wrong"][sel]
-    mixed = right + wrong
-    acc = np.divide(right, mixed, out=np.full_like(right, np.nan), where=mixed > 0)
-    ag = agreement(
-        acc,
-        res["theory_pair_accuracy_grid"][sel],
-        theory_se=res["theory_pair_accuracy_grid_se"][sel],
+    th = res["theory_pair_accuracy_grid"][sel]
+    d = decide(
+        L0_TEST,
+        _stat(res, general_n),
+        None if pilot is None else _stat(pilot, general_n),
+        extra_se=res["theory_pair_accuracy_grid_se"][sel].ravel(),
     )
-    i = ag["worst"]
-    n_i = int(ns[sel][i[0]])
-    a_i, k_i = res.coords["alpha"][i[1]], res.coords["kappa"][i[2]]
-    decision = (
-        f"{ag['n']} grid points (n in {sorted(set(int(x) for x in ns[sel]))}, alpha, kappa); "
-        f"max |sim - theory|/SE = {ag['max_z']:.2f} vs k = {ag['k']:.2f} "
-        f"(worst at n={n_i}, alpha={a_i:g}, kappa={k_i:g})"
+    i, j, k = np.unravel_index(d["worst"], th.shape)
+    n_i = int(res.coords["n"][sel][i])
+    a_i, k_i = res.coords["alpha"][j], res.coords["kappa"][k]
+    return powered_row(
+        cid,
+        statement,
+        L0_TEST,
+        d,
+        theory=th[i, j, k],
+        theory_text=f"a_pair at the worst point (n={n_i}, alpha={a_i:g}, kappa={k_i:g})",
+        sim=th[i, j, k] + d["mean"][d["worst"]],
+        detail=f"round-1 orientation rate of mixed pairs minus theory at every (n, alpha, kappa), "
+        f"n in {sorted(int(x) for x in res.coords['n'][sel])}",
+        meta=meta,
     )
-    where = f"a_pair at the worst-agreeing point (n={n_i}, alpha={a_i:g}, kappa={k_i:g})"
-    return agreement_row(cid, statement, ag, where, decision, meta)

@@ -12,13 +12,17 @@ import json
 
 import numpy as np
 
-from paper.claims import Claim, ci_text, row, unavailable
+from paper.claims import Claim, Test, decide, powered_row, unavailable
 from paper.experiments import common
 from sim.results import Results
-from sim.stats import LEVEL, mean_ci, one_sided_t, window_means
+from sim.stats import LEVEL, one_sided_t, window_means
 
 SWEEP = "silent"
 ROWS = ("T4", "T4-rank")
+# pre-registered: the final held-out change < 0 with smallest effect of interest 1 pp (tested,
+# powered); also required: the trained-pair loss falls between every pair of consecutive
+# windows (one-sided upper bounds < 0, Bonferroni)
+SILENT_TEST = Test("less", 0.01, 0.02, " pp", 100.0)
 
 
 def spec(quick: bool) -> dict:
@@ -27,7 +31,9 @@ def spec(quick: bool) -> dict:
         verifiers=[[0.8, 3.0], [0.3, 3.0]],
         gates=["uniform", "rank"],
         student="default",
-        seeds=16,
+        pilot=16,
+        min_seeds=16,
+        max_seeds=64 if quick else 128,
         rounds=100 if quick else 200,
     )
 
@@ -54,12 +60,17 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
     return coords, data, {"gate_names": json.dumps(p["gates"])}
 
 
-def claims(res: Results, meta: dict) -> list[Claim]:
+def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim]:
     """T4 (uniform replay) and T4-rank (boundary)."""
-    return [_silent(res, meta, g) for g in ("uniform", "rank")]
+    return [_silent(res, meta, pilot, g) for g in ("uniform", "rank")]
 
 
-def _silent(res: Results, meta: dict, gate: str, windows: int = 4) -> Claim:
+def _final(res: Results, g: int, v: int) -> np.ndarray:
+    h = res["heldout_acc"][g, v]
+    return h[:, -1] - h[:, 0]
+
+
+def _silent(res: Results, meta: dict, pilot: Results | None, gate: str, windows: int = 4) -> Claim:
     cid = "T4" if gate == "uniform" else f"T4-{gate}"
     statement = (
         "silent regression: with alpha < 1/2 and kappa large, the DPO loss on trained "
@@ -82,31 +93,32 @@ def _silent(res: Results, meta: dict, gate: str, windows: int = 4) -> Claim:
     n = dl.shape[0]
     tq = one_sided_t(n, 1.0 - (1.0 - LEVEL) / (windows - 1))  # Bonferroni over differences
     upper = dl.mean(axis=0) + tq * dl.std(axis=0, ddof=1) / np.sqrt(n)
-    h = res["heldout_acc"][g, v]
-    mA, loA, hiA, _ = mean_ci(h[:, -1] - h[:, 0], axis=0)
+    d = decide(SILENT_TEST, _final(res, g, v), None if pilot is None else _final(pilot, g, v))
+    loss_falls = bool(np.all(upper < 0))
+    if d["verdict"] == "holds" and not loss_falls:
+        d = {**d, "verdict": "fails", "holds": False}
     others = []
     for w in range(len(alphas)):
         if w != v:
             lw = window_means(res["loss_trained"][g, w], windows).mean(axis=0)
-            hw = res["heldout_acc"][g, w]
             others.append(
                 f"alpha={alphas[w]:g}: loss windows {np.round(lw, 3).tolist()}, "
-                f"held-out change {np.mean(hw[:, -1] - hw[:, 0]) * 100:.2f} pp"
+                f"held-out change {np.mean(_final(res, g, w)) * 100:.2f} pp"
             )
-    decision = (
+    detail = (
         f"alpha={alphas[v]:g}, kappa={kappas[v]:g}: window-to-window loss change upper 95% "
-        f"bounds {np.round(upper, 4).tolist()} (all must be < 0); final held-out change "
-        f"{ci_text(mA, loA, hiA, 100, ' pp')} (must be < 0). Compare: {'; '.join(others)}"
+        f"bounds {np.round(upper, 4).tolist()} (all must be < 0: "
+        f"{'met' if loss_falls else 'NOT met'}); tested: the final held-out change. "
+        f"Compare: {'; '.join(others)}"
     )
-    return row(
+    return powered_row(
         cid,
         statement,
+        SILENT_TEST,
+        d,
         theory=None,
         theory_text="sign: loss falls (dl = -eta ||grad l||^2 < 0) while A falls",
-        sim=mA,
-        ci=(loA, hiA),
-        holds=bool(np.all(upper < 0) and hiA < 0),
-        decision=decision,
+        detail=detail,
         meta=meta,
         kind=kind,
     )

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 import theory
-from paper.claims import Claim, ci_text, row, unavailable
+from paper.claims import Claim, Test, ci_text, decide, powered_row, row, unavailable
 from paper.experiments import common
 from sim.results import Results
 from sim.stats import LEVEL, mean_ci, t_quantile
@@ -23,6 +23,11 @@ from sim.stats import LEVEL, mean_ci, t_quantile
 SWEEP = "inversion"
 ROWS = ("T5", "T5-condition", "T5-amplification")
 FIELDS = ("heldout_acc", "train_acc", "loss_trained", "n_eff", "frac_wrong")
+# pre-registered: the confident verifier's final damage exceeds the hesitant one's by at least
+# 1 pp (smallest effect of interest); the gate's mean damage over the run (area under the
+# damage curve, per round) exceeds uniform replay's by at least 0.5 pp
+INVERSION_TEST = Test("greater", 0.01, 0.02, " pp", 100.0)
+AMPLIFICATION_TEST = Test("greater", 0.005, 0.01, " pp", 100.0)
 
 
 def spec(quick: bool) -> dict:
@@ -38,7 +43,9 @@ def spec(quick: bool) -> dict:
         gates=["uniform", "rank"],
         highlight=[[0.23, 3.0], [0.08, 0.1]],
         student="default",
-        seeds=16,
+        pilot=16,
+        min_seeds=16,
+        max_seeds=64 if quick else 128,
         rounds=100 if quick else 200,
     )
 
@@ -67,9 +74,9 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
     return coords, data, attrs
 
 
-def claims(res: Results, meta: dict) -> list[Claim]:
+def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim]:
     """T5, T5-condition, T5-amplification."""
-    return [_inversion(res, meta), _condition(res, meta), _amplification(res, meta)]
+    return [_inversion(res, meta, pilot), _condition(res, meta), _amplification(res, meta, pilot)]
 
 
 def _gate(res: Results, name: str) -> int:
@@ -83,7 +90,16 @@ def _at(coord: np.ndarray, value: float) -> int:
     return j
 
 
-def _inversion(res: Results, meta: dict) -> Claim:
+def _inversion_stat(res: Results) -> np.ndarray:
+    """(seed,): final damage of the first highlighted verifier minus the second's (uniform)."""
+    (a1, k1), (a2, k2) = json.loads(res.attrs["highlight"])[:2]
+    A, K = res.coords["alpha"], res.coords["kappa"]
+    h = res["heldout_acc"][_gate(res, "uniform")]  # (alpha, kappa, seed, round)
+    damage = -(h[..., -1] - h[..., 0])
+    return damage[_at(A, a1), _at(K, k1)] - damage[_at(A, a2), _at(K, k2)]  # paired by seed
+
+
+def _inversion(res: Results, meta: dict, pilot: Results | None) -> Claim:
     cid = "T5"
     statement = (
         "confidence inversion: under uniform replay the verifier (alpha 0.23, kappa 3) "
@@ -91,30 +107,21 @@ def _inversion(res: Results, meta: dict) -> Claim:
     )
     (a1, k1), (a2, k2) = json.loads(res.attrs["highlight"])[:2]
     A, K = res.coords["alpha"], res.coords["kappa"]
-    i1, j1, i2, j2 = _at(A, a1), _at(K, k1), _at(A, a2), _at(K, k2)
-    h = res["heldout_acc"][_gate(res, "uniform")]  # (alpha, kappa, seed, round)
-    damage = -(h[..., -1] - h[..., 0])
-    m, lo, hi, _ = mean_ci(damage[i1, j1] - damage[i2, j2], axis=0)  # paired by seed
-    d1, d2 = res["theory_damage"][i1, j1], res["theory_damage"][i2, j2]
-    predicted = bool(d1 > d2)
-    text = (
-        f"theory's damage-rate difference (T5): {d1:.3g} - {d2:.3g} "
-        f"({'inverts' if predicted else 'does not invert'})"
+    d1 = res["theory_damage"][_at(A, a1), _at(K, k1)]
+    d2 = res["theory_damage"][_at(A, a2), _at(K, k2)]
+    if not d1 > d2:
+        return unavailable(cid, statement, "theory does not predict this inversion", **meta)
+    d = decide(
+        INVERSION_TEST, _inversion_stat(res), None if pilot is None else _inversion_stat(pilot)
     )
-    decision = (
-        f"paired (same seeds) difference of final damage, first minus second: "
-        f"{ci_text(m, lo, hi, 100, ' pp')}; holds if theory predicts inversion and the "
-        f"95% interval is above 0"
-    )
-    return row(
+    return powered_row(
         cid,
         statement,
+        INVERSION_TEST,
+        d,
         theory=d1 - d2,
-        theory_text=text,
-        sim=m,
-        ci=(lo, hi),
-        holds=predicted and lo > 0,
-        decision=decision,
+        theory_text=f"theory's damage-rate difference (T5): {d1:.3g} - {d2:.3g} (inverts)",
+        detail="paired (same seeds) difference of final damage, first minus second",
         meta=meta,
     )
 
@@ -165,29 +172,63 @@ def _condition(res: Results, meta: dict) -> Claim:
     )
 
 
-def _amplification(res: Results, meta: dict, gate: str = "rank") -> Claim:
-    cid = "T5-amplification"
-    statement = (
-        "under progress-gated replay the confident sub-threshold verifier's "
-        "(alpha 0.23, kappa 3) worst drop is larger than under uniform replay"
-    )
+def _paths(res: Results, gate: str) -> np.ndarray:
+    """(seed, round) held-out change of the first highlighted verifier under ``gate``."""
     a1, k1 = json.loads(res.attrs["highlight"])[0]
     i, j = _at(res.coords["alpha"], a1), _at(res.coords["kappa"], k1)
-    h = res["heldout_acc"][:, i, j]  # (gate, seed, round)
-    worst = -(h.min(axis=-1) - h[..., 0])
-    m, lo, hi, _ = mean_ci(worst[_gate(res, gate)] - worst[_gate(res, "uniform")], axis=0)
-    decision = (
-        f"paired difference of worst drop, {gate} minus uniform: "
-        f"{ci_text(m, lo, hi, 100, ' pp')} (must be > 0)"
+    h = res["heldout_acc"][_gate(res, gate), i, j]
+    return h - h[:, :1]
+
+
+def _auc_stat(res: Results, gate: str) -> np.ndarray:
+    """(seed,): the gate's mean damage over rounds (area under the damage curve per round)
+    minus uniform replay's, paired by seed."""
+    return -(_paths(res, gate)[:, 1:].mean(1) - _paths(res, "uniform")[:, 1:].mean(1))
+
+
+def _amplification(res: Results, meta: dict, pilot: Results | None, gate: str = "rank") -> Claim:
+    cid = "T5-amplification"
+    statement = (
+        "amplification as a mean effect: under progress-gated replay the confident "
+        "sub-threshold verifier's (alpha 0.23, kappa 3) mean damage over the run (area under "
+        "the damage curve) is larger than under uniform replay"
     )
-    return row(
+    d = decide(
+        AMPLIFICATION_TEST, _auc_stat(res, gate), None if pilot is None else _auc_stat(pilot, gate)
+    )
+    g, u = _paths(res, gate), _paths(res, "uniform")
+    fin = mean_ci(g[:, -1] - u[:, -1], axis=0)
+    worst = mean_ci(g.min(1) - u.min(1), axis=0)
+    path_sd = {
+        k: float(np.mean(np.std(np.diff(p, axis=1), axis=1, ddof=1)))
+        for k, p in ((gate, g), ("uniform", u))
+    }
+    a1, k1 = json.loads(res.attrs["highlight"])[0]
+    ne = res["n_eff"][:, _at(res.coords["alpha"], a1), _at(res.coords["kappa"], k1)]
+    n_eff = {k: float(ne[_gate(res, k), :, 1:].mean()) for k in (gate, "uniform")}
+    lowers = fin[1] > 0  # gate's final change significantly above uniform's: less damage
+    note = (
+        f"the {gate} gate LOWERS final damage (paired final change {gate} - uniform "
+        f"{ci_text(fin[0], fin[1], fin[2], 100, ' pp')})"
+        if lowers
+        else f"paired final change {gate} - uniform {ci_text(fin[0], fin[1], fin[2], 100, ' pp')}"
+    )
+    detail = (
+        f"paired by seed, {gate} minus uniform: mean damage over rounds (the tested statistic); "
+        f"{note}; worst point (min over rounds, not a mean effect: a noisier path has a lower "
+        f"minimum) {ci_text(worst[0], worst[1], worst[2], 100, ' pp')}; round-to-round path SD "
+        f"{gate} {100 * path_sd[gate]:.3g} pp vs uniform {100 * path_sd['uniform']:.3g} pp "
+        f"(ratio {path_sd[gate] / max(path_sd['uniform'], 1e-300):.2g}); realised N_eff {gate} "
+        f"{n_eff[gate]:.3g} vs uniform {n_eff['uniform']:.3g} (variance of the shared update "
+        f"~ 1/N_eff, T2b)"
+    )
+    return powered_row(
         cid,
         statement,
+        AMPLIFICATION_TEST,
+        d,
         theory=None,
-        theory_text="sign: gate amplification > 1 (T2) deepens the drop",
-        sim=m,
-        ci=(lo, hi),
-        holds=lo > 0,
-        decision=decision,
+        theory_text="sign: gate amplification > 1 (T2) raises mean damage",
+        detail=detail,
         meta=meta,
     )

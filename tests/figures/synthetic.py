@@ -15,7 +15,8 @@ from scipy.stats import norm
 from sim.results import write_results
 
 R = 8
-S = 5
+S = 8
+NOISE = 0.0005  # per-round noise of the accuracy walks: small next to every row's margin
 MIX = {"fractions": [0.85, 0.15], "p": [0.6, 0.05]}
 REGIMES = ["self-dominated, long horizon", "short horizon", "s → 0", "default student"]
 
@@ -24,9 +25,11 @@ def _rounds(r: int = R) -> dict[str, np.ndarray]:
     return {"round": np.arange(r + 1), "step": np.arange(1, r + 1)}
 
 
-def _walk(rng, lead: tuple[int, ...], drift: np.ndarray | float, r: int = R) -> np.ndarray:
+def _walk(
+    rng, lead: tuple[int, ...], drift: np.ndarray | float, r: int = R, noise: float = NOISE
+) -> np.ndarray:
     """Accuracy trajectories starting at 0.45 with a per-round drift plus noise."""
-    steps = np.asarray(drift)[..., None] + 0.002 * rng.standard_normal((*lead, r))
+    steps = np.asarray(drift)[..., None] + noise * rng.standard_normal((*lead, r))
     start = np.full((*lead, 1), 0.45)
     return np.concatenate([start, 0.45 + np.cumsum(steps, axis=-1)], axis=-1)
 
@@ -77,7 +80,7 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
     truth = a_pair(pa[:, None], pk[None, :])  # same for both n here
     mixed = 0.4 + 0.01 * rng.random((2, 2, 3, S))
     acc = np.clip(
-        truth[None, :, :, None] + pair_bias + 0.01 * rng.standard_normal((2, 2, 3, S)), 0, 1
+        truth[None, :, :, None] + pair_bias + 0.002 * rng.standard_normal((2, 2, 3, S)), 0, 1
     )
     fine = np.linspace(0, 2, 9)
     write_results(
@@ -210,34 +213,89 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         ),
     )
 
-    # T2b: realised N_eff, uniform about 28 and rank about 20, never above B = 32
+    # T2b: N_eff of P (uniform: N = 128; rank: about 40) and a realised N_eff at its
+    # multinomial prediction B / (1 + (B - 1) / N_eff(P)) within 1%
+    neff_dist = np.stack([np.full((2, S, R), 128.0), 40.0 + rng.random((2, S, R))])
+    neff = 32.0 / (1.0 + 31.0 / neff_dist) * (1.0 + 0.01 * (rng.random((2, 2, S, R)) - 0.5))
     write_results(
         root / "neff.nc",
         {"gate": np.arange(2), "verifier": np.arange(2), "seed": np.arange(S), **_rounds()},
         {
-            "n_eff": (
-                ("gate", "verifier", "seed", "step"),
-                np.stack([np.full((2, S, R), 28.0), 20.0 + rng.random((2, S, R))]),
-            ),
+            "n_eff": (("gate", "verifier", "seed", "step"), neff),
+            "n_eff_dist": (("gate", "verifier", "seed", "step"), neff_dist),
             "alpha": (("verifier",), np.array([0.23, 0.8])),
             "kappa": (("verifier",), np.array([3.0, 3.0])),
         },
         _attrs("neff", {"B": 32}, gate_names=json.dumps(["uniform", "rank"])),
     )
 
-    c = np.logspace(0, 2, 5)
+    # T1 first round: round-1 change = theory's drift 0.01 (2 a_pair - 1) plus tiny noise
+    fa, fk = np.array([0.2, 0.5, 0.8]), np.array([0.0, 1.0, 3.0])
+    fdrift = 0.01 * (2 * a_pair(fa[:, None], fk[None, :]) - 1)
+    f1 = fdrift[None, :, :, None] + 0.00005 * rng.standard_normal((2, 3, 3, S))
+    write_results(
+        root / "first_round.nc",
+        {
+            "student": np.arange(2),
+            "alpha": fa,
+            "kappa": fk,
+            "seed": np.arange(S),
+            "round": np.arange(2),
+            "step": np.arange(1, 2),
+        },
+        {
+            "heldout_acc": (
+                ("student", "alpha", "kappa", "seed", "round"),
+                np.stack([np.full(f1.shape, 0.45), 0.45 + f1], -1),
+            ),
+            "theory_first_round_drift": (
+                ("student", "alpha", "kappa"),
+                np.broadcast_to(fdrift, (2, 3, 3)).copy(),
+            ),
+            "theory_first_round_drift_se": (("student", "alpha", "kappa"), np.zeros((2, 3, 3))),
+        },
+        _attrs("first_round", {}, student_names=json.dumps(["default", "second"])),
+    )
+
+    tk, ta = np.array([1.0, 2.0, 4.0]), np.array([0.4, 0.45, 0.5, 0.55, 0.6])
+    slope1 = 0.05  # first-round change per unit alpha
+    first = slope1 * (ta - 0.5)  # (alpha,)
+    final = 0.5 * (ta - 0.52)
+    steps = np.zeros((2, 3, 5, S, R))
+    steps[..., 0] = first[None, None, :, None]
+    steps[..., 1:] = ((final - first) / (R - 1))[None, None, :, None, None]
+    steps += 0.00002 * rng.standard_normal(steps.shape)
+    h_thr = np.concatenate([np.full((2, 3, 5, S, 1), 0.45), 0.45 + np.cumsum(steps, -1)], -1)
+    write_results(
+        root / "threshold.nc",
+        {"student": np.arange(2), "kappa": tk, "alpha": ta, "seed": np.arange(S), **_rounds()},
+        {
+            "heldout_acc": (("student", "kappa", "alpha", "seed", "round"), h_thr),
+            "theory_first_round_slope": (("student", "kappa"), np.full((2, 3), slope1)),
+            "theory_full_run_threshold": (("student", "kappa"), np.full((2, 3), 0.52)),
+            "theory_full_run_threshold_error": (("student", "kappa"), np.full((2, 3), 0.003)),
+            "theory_full_run_slope": (("student", "kappa"), np.full((2, 3), 0.5)),
+        },
+        _attrs("threshold", {}, student_names=json.dumps(["default", "second"])),
+    )
+
+    # T6: gain 0.004 (1 - exp(-C / 10)), marginal 0.0004 exp(-C / 10) = epsilon at C* = 10 ln 20
+    c = np.logspace(0, 2.5, 6)
     gain = 0.004 * (1 - np.exp(-c / 10))
     write_results(
         root / "cap.nc",
         {"compute": c, "seed": np.arange(S), **_rounds()},
         {
-            "heldout_acc": (("compute", "seed", "round"), _walk(rng, (5, S), gain[:, None])),
-            "alpha": (("compute",), np.linspace(0.6, 0.9, 5)),
-            "kappa": (("compute",), np.linspace(0.5, 3, 5)),
+            "heldout_acc": (
+                ("compute", "seed", "round"),
+                _walk(rng, (6, S), gain[:, None], noise=1e-6),
+            ),
+            "alpha": (("compute",), np.linspace(0.6, 0.9, 6)),
+            "kappa": (("compute",), np.linspace(0.5, 3, 6)),
             "theory_gain": (("compute",), gain),
-            "theory_gain_se": (("compute",), np.zeros(5)),
+            "theory_gain_se": (("compute",), np.zeros(6)),
         },
-        _attrs("cap", {}, epsilon=1e-5, theory_cap=20.0),
+        _attrs("cap", {}, epsilon=2e-5, theory_cap=10 * np.log(20.0)),
     )
 
     ra, rk = np.array([0.2, 0.8]), np.array([1.0, 3.0])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from paper import reproduce as rp
-from paper.experiments import EXPERIMENTS, t1_threshold, t6_cap
+from paper.experiments import EXPERIMENTS, t1_drift, t1_phase, t6_cap
 from sim.results import read_results, write_results
 from theory.util import UsageError
 
@@ -19,26 +19,26 @@ def test_sweep_hash_depends_on_params_and_code_not_on_key_order():
 
 
 def test_code_fingerprint_is_per_experiment_and_follows_its_file(tmp_path, monkeypatch):
-    a, b = rp.code_fingerprint(t1_threshold), rp.code_fingerprint(t6_cap)
-    assert a != b and a == rp.code_fingerprint(t1_threshold)
-    copy = tmp_path / "t1_threshold.py"
-    copy.write_text(open(t1_threshold.__file__).read() + "\n# edited\n")
-    monkeypatch.setattr(t1_threshold, "__file__", str(copy))
-    assert rp.code_fingerprint(t1_threshold) != a
+    a, b = rp.code_fingerprint(t1_drift), rp.code_fingerprint(t6_cap)
+    assert a != b and a == rp.code_fingerprint(t1_drift)
+    copy = tmp_path / "t1_drift.py"
+    copy.write_text(open(t1_drift.__file__).read() + "\n# edited\n")
+    monkeypatch.setattr(t1_drift, "__file__", str(copy))
+    assert rp.code_fingerprint(t1_drift) != a
 
 
 def test_plan_has_every_experiment_and_quick_is_smaller():
     quick, full = rp.plan(True), rp.plan(False)
     assert [e for e, _ in quick] == [e for e, _ in full] == list(EXPERIMENTS)
     assert len({e.SWEEP for e in EXPERIMENTS}) == len(EXPERIMENTS)
-    pq, pf = dict(quick)[t1_threshold], dict(full)[t1_threshold]
+    pq, pf = dict(quick)[t1_phase], dict(full)[t1_phase]
     assert pq["rounds"] < pf["rounds"]
     assert len(pq["alphas"]) * len(pq["kappas"]) < len(pf["alphas"]) * len(pf["kappas"])
 
 
 class _Toy:
     SWEEP = "toy"
-    __file__ = t1_threshold.__file__
+    __file__ = t1_drift.__file__
 
 
 def _runner(calls):

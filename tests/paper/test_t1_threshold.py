@@ -1,34 +1,26 @@
-"""T1's experiment (phase diagram): decision rules on synthetic results."""
+"""T1's full-run threshold at theory.longrun's alpha* (T1-long)."""
 
 import numpy as np
-import pytest
 
 from paper.experiments import t1_threshold
 from tests.paper.helpers import decide, edit
 
 
-def test_T1_rows_hold_on_synthetic_truth(synth):
+def test_threshold_rows_hold_on_synthetic_truth(synth):
     rows = decide(t1_threshold, synth)
-    assert rows["T1"].holds and rows["T5-kappa0"].holds
+    assert rows["T1-threshold-full-run"].holds, rows["T1-threshold-full-run"].decision
 
 
-def test_T1_threshold_fails_when_the_crossing_moves(own):
-    # every final change lowered: the crossing moves well above 1/2
-    edit(own / "phase.nc", "heldout_acc", lambda h: h - 0.02 * np.arange(h.shape[-1]) / 8)
-    assert not decide(t1_threshold, own)["T1-threshold"].holds
+def test_full_run_row_fails_when_the_zero_is_at_one_half(own):
+    # the synthetic final change crosses 0 at 0.52; with theory claiming 0.5 the row must fail
+    edit(own / "threshold.nc", "theory_full_run_threshold", lambda a: a * 0 + 0.5)
+    assert not decide(t1_threshold, own)["T1-threshold-full-run"].holds
 
 
-def test_T5_kappa0_fails_when_kappa0_moves_the_student(own):
-    def move(h):
-        h[:, 0] += 0.01 * np.arange(h.shape[-1])
-        return h
+def test_full_run_statistic_interpolates_between_grid_alphas(synth):
+    from sim.results import read_results
 
-    edit(own / "phase.nc", "heldout_acc", move)
-    assert not decide(t1_threshold, own)["T5-kappa0"].holds
-
-
-@pytest.mark.parametrize("kappa", [0.5, 1.0, 3.0])
-def test_theory_threshold_is_one_half_for_positive_kappa(kappa):
-    """L0: a_pair = 1/2 exactly at alpha = 1/2 (independent of the root finder)."""
-    assert t1_threshold.theory_threshold(np.array([kappa]))[0] == pytest.approx(0.5, abs=1e-8)
-    assert np.isnan(t1_threshold.theory_threshold(np.array([0.0]))[0])
+    res = read_results(synth / "threshold.nc")
+    stat = t1_threshold._full_run_stat(res)
+    # synthetic truth: final change 0.5 (alpha - 0.52), so 0 at theory's alpha* = 0.52
+    assert np.abs(stat.mean(1)).max() < 1e-3
