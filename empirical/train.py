@@ -25,7 +25,7 @@ import numpy as np
 from empirical import parallel
 from empirical.checkpoint import trainable_state
 from empirical.dpo import dpo_loss
-from empirical.student import autocast, completion_logprobs
+from empirical.student import autocast, cache_kept, completion_logprobs
 
 __all__ = [
     "OPTIMIZERS",
@@ -86,18 +86,21 @@ def reference_logprobs(
 
 
 @contextlib.contextmanager
-def swapped_weights(model: Any, weights: dict) -> Iterator[None]:
-    """Temporarily load ``weights`` (a trainable-state dict) into ``model``, then restore."""
+def swapped_weights(student: Any, weights: dict) -> Iterator[None]:
+    """Temporarily load ``weights`` (a trainable-state dict) into the student's model, then
+    restore them (the vision features cached before the swap stay valid after it)."""
     import torch
 
+    model = student.model
     now = trainable_state(model)
-    with torch.no_grad():
-        model.load_state_dict(weights, strict=False)
-    try:
-        yield
-    finally:
+    with cache_kept(student, model):
         with torch.no_grad():
-            model.load_state_dict(now, strict=False)
+            model.load_state_dict(weights, strict=False)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                model.load_state_dict(now, strict=False)
 
 
 def _lr_lambda(schedule: str, warmup: int, total: int):
