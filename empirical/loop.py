@@ -41,7 +41,7 @@ from empirical.steps import (
     score_step,
     train_step,
 )
-from empirical.student import register_prompts
+from empirical.student import keep_features, register_prompts
 from empirical.train import Trainer
 from sim.files import atomic_write_json, atomic_write_text
 from theory.util import UsageError
@@ -141,6 +141,7 @@ def run_round(run: _Run, state: LoopState, prev: dict | None, t: int) -> tuple[d
     )
     counts = draw_batch(P, cfg.batch, np.random.default_rng(round_seed(cfg.seed, t, 1)))
     before = trainable_state(st.model)
+    keep_features(st, st.model, before)  # theta_{t-1}'s features serve round t+1's loss_prev
     tr = train_step(run.trainer, st, run.train_prompts, pairs, losses["ref"], counts, cfg)
     run.fault(t, "stepped")
     clock.append(time.perf_counter())

@@ -344,19 +344,35 @@ def image_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> l
     return [f for p in prompts if p.pixel_values is not None for f in feats[id(p)][1]]
 
 
-@contextlib.contextmanager
-def cache_kept(student: Student, model: Any) -> Iterator[None]:
-    """For weights swapped in and back out (``train.swapped_weights``): the features cached
-    before the swap stay valid after it (the swap's own features are dropped)."""
+def take_features(student: Student, model: Any) -> dict | None:
+    """Remove and return the model's cached vision features (``put_features`` gives them back)."""
+    return student.extra.setdefault("vision_cache", {}).pop(id(model), None)
+
+
+def put_features(student: Student, model: Any, cache: dict | None) -> None:
+    """Make ``cache`` (from ``take_features`` or ``keep_features``) the model's cached features,
+    valid for the tower's current weights: the caller knows they are the weights the features
+    were computed at (weights swapped out and back in, or the snapshot they were kept for)."""
     caches = student.extra.setdefault("vision_cache", {})
-    saved = caches.pop(id(model), None)
-    try:
-        yield
-    finally:
-        caches.pop(id(model), None)
-        if saved is not None:
-            saved["versions"] = tower_versions(model)
-            caches[id(model)] = saved
+    caches.pop(id(model), None)
+    if cache is not None:
+        cache["versions"] = tower_versions(model)
+        caches[id(model)] = cache
+
+
+def keep_features(student: Student, model: Any, weights: dict) -> None:
+    """Remember the features cached at the model's current weights as those of ``weights`` (a
+    snapshot of these weights), for a later ``features_kept_for(student, weights)``."""
+    cache = student.extra.setdefault("vision_cache", {}).get(id(model))
+    if cache is not None and cache["versions"] == tower_versions(model):
+        student.extra["kept_features"] = (weights, dict(cache, feats=dict(cache["feats"])))
+
+
+def features_kept_for(student: Student, weights: dict) -> dict | None:
+    """The features ``keep_features`` remembered for the snapshot ``weights`` (the same
+    object), or None."""
+    kept = student.extra.get("kept_features")
+    return kept[1] if kept is not None and kept[0] is weights else None
 
 
 def compute_block_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> list:
@@ -379,7 +395,7 @@ def compute_block_features(student: Student, model: Any, prompts: Sequence[Promp
     return res
 
 
-def rope_positions(student: Student, model: Any, prompt: Prompt) -> Any:
+def rope_positions(student: Student, model: Any, prompt: Prompt) -> np.ndarray | None:
     """(3, len) multimodal rope positions of ``prompt`` alone, computed once per prompt (they
     depend on the token ids and image grids only), or None for a model without them."""
     cache = student.extra.setdefault("rope_cache", {})
@@ -398,8 +414,9 @@ def rope_positions(student: Student, model: Any, prompt: Prompt) -> Any:
         image_grid_thw=prompt.image_grid_thw,
         attention_mask=torch.ones_like(ids),
     )
-    cache[id(prompt)] = (prompt, pos[:, 0])
-    return pos[:, 0]
+    row = pos[:, 0].cpu().numpy()
+    cache[id(prompt)] = (prompt, row)
+    return row
 
 
 def position_ids(student: Student, model: Any, prompts, completions, width: int) -> Any:
@@ -407,16 +424,16 @@ def position_ids(student: Student, model: Any, prompts, completions, width: int)
     computes them (0 on padding; a completion's text continues after its prompt's last
     position), from the per-prompt cache; None when some prompt has none."""
     torch = _torch()
-    out = torch.zeros((3, len(prompts), width), dtype=torch.long)
+    out = np.zeros((3, len(prompts), width), dtype=np.int64)
     for i, (p, c) in enumerate(zip(prompts, completions)):
         pos = rope_positions(student, model, p)
         if pos is None:
             return None
-        n = len(c)
-        tail = pos[:, -1:] + torch.arange(1, n + 1).view(1, -1)
-        row = torch.cat([pos, tail], 1)
-        out[:, i, width - row.shape[1] :] = row
-    return out.to(student.device)
+        lp, n = pos.shape[1], len(c)
+        s = width - lp - n
+        out[:, i, s : s + lp] = pos
+        out[:, i, s + lp :] = pos[:, -1:] + np.arange(1, n + 1)
+    return torch.from_numpy(out).to(student.device)
 
 
 def compute_image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
@@ -527,7 +544,10 @@ def sample_answers(
     def run_chunk(k: int, start: int, end: int) -> list[list[tuple[int, ...]]]:
         chunk = prompts[start:end]
         torch.manual_seed(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
-        batch = collate(student, chunk)
+        feats = None
+        if student.vision_cache and any(p.pixel_values is not None for p in chunk):
+            feats = image_features(student, model, chunk)
+        batch = collate(student, chunk, image_features=feats)
         with autocast(student):
             seqs = model.generate(**batch, **gen_kw)
         new = seqs[:, batch["input_ids"].shape[1] :].tolist()
