@@ -333,13 +333,20 @@ def image_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> l
         cache = caches[id(model)] = {"model": model, "versions": versions, "feats": {}}
     feats = cache["feats"]
     blocks = student.extra.get("blocks", {})
+    loose = []  # misses outside any registered block: computed together, in one call
     for p in prompts:
         hit = feats.get(id(p))
         if p.pixel_values is None or (hit is not None and hit[0] is p):
             continue
         entry = blocks.get(id(p))
-        group = entry[1] if entry is not None and entry[0] is p else [p]
-        for q, f in zip(group, compute_block_features(student, model, group)):
+        if entry is None or entry[0] is not p:
+            if all(q is not p for q in loose):
+                loose.append(p)
+            continue
+        for q, f in zip(entry[1], compute_block_features(student, model, entry[1])):
+            feats[id(q)] = (q, f)
+    if loose:
+        for q, f in zip(loose, compute_block_features(student, model, loose)):
             feats[id(q)] = (q, f)
     return [f for p in prompts if p.pixel_values is not None for f in feats[id(p)][1]]
 
