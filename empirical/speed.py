@@ -10,6 +10,9 @@ logs are apart (they must agree within float tolerance: the caches change no res
 
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from empirical.config import LoopConfig
 from empirical.data import synthetic_task
 from empirical.loop import run_loop
 from empirical.student import load_student
+from empirical.tiny import TinySettings, start_student
 from empirical.verifiers import make_verifier
 
 __all__ = ["PHASES", "log_distance", "measure_speed"]
@@ -120,3 +124,23 @@ def measure_speed(
         "rounds": rounds,
         "repeats": repeats,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m empirical.speed [ROUNDS [REPEATS]]``: the tiny start (seed 0) built in a
+    temporary folder, then ``measure_speed``; prints the JSON."""
+    import torch
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    rounds = int(args[0]) if args else 10
+    repeats = int(args[1]) if len(args) > 1 else 2
+    torch.set_num_threads(1)  # as empirical tiny runs
+    with tempfile.TemporaryDirectory(prefix="selfdpo-speed-") as d:
+        start, _ = start_student(Path(d), 0, TinySettings(), True)
+        res = measure_speed(start, Path(d) / "runs", rounds=rounds, repeats=repeats)
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
