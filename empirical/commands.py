@@ -20,7 +20,7 @@ import numpy as np
 
 from empirical import parallel
 from empirical.benchmarks import BENCHMARKS, choose_split, discover, summarise
-from empirical.compare import compare_seeds, run_report
+from empirical.compare import compare_seeds, run_report, write_reports
 from empirical.config import LoopConfig
 from empirical.data import TASKS, load_task
 from empirical.loop import run_loop
@@ -295,6 +295,9 @@ def _tiny(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json and not sys.stderr.isatty()
     if args.out is not None:
         res = run_tiny(args.out, seeds=seeds, settings=s, quiet=quiet)
+        res["reports"] = write_reports(
+            args.out, res, res["verifiers"], title="Empirical tiny: measured vs predicted"
+        )
     else:
         with tempfile.TemporaryDirectory(prefix="selfdpo-tiny-") as d:
             res = run_tiny(d, seeds=seeds, settings=s, quiet=quiet)
@@ -385,7 +388,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     summary = compare_seeds(args.verifier, reports)
     if args.seeds is not None:
-        atomic_write_json(Path(args.out) / "report.json", summary)
+        write_reports(args.out, summary, [summary], title="Self-DPO run: measured vs predicted")
     print(to_json(summary))
     return 0
 

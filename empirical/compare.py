@@ -21,6 +21,8 @@ verifiers (``drift_per_factor`` = measured drift / (2 a_pair - 1) should agree a
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from scipy.special import stdtrit
 from empirical.audit import fit_verifier
 from empirical.data import LETTERS, Question, rubric
 from empirical.loop import read_samples
+from sim.files import atomic_write_json, atomic_write_text
 from theory import predict
 from theory.measures import measure_threshold, selection_accuracy
 
@@ -337,3 +340,107 @@ def format_table(rows: Sequence[dict]) -> str:
             f"{(dl if dl is not None else float('nan')):>+12.4f}"
         )
     return "\n".join(lines)
+
+
+def _md_cell(iv: dict, fmt: str) -> str:
+    if iv["mean"] is None:
+        return "n/a"
+    if iv["ci"][0] is None:
+        return format(iv["mean"], fmt)
+    return f"{iv['mean']:{fmt}} [{iv['ci'][0]:{fmt}}, {iv['ci'][1]:{fmt}}]"
+
+
+def _md_num(x: float | None, fmt: str) -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+def format_markdown(rows: Sequence[dict], *, title: str, note: str = "") -> str:
+    """The pooled comparison of several verifiers as Markdown (a pipe table per view, so the
+    paper can include it through ``paper.mdtex``): measured vs predicted pair orientation (L0),
+    the drift's sign and size (T1), the three measures, per-seed changes, the DPO loss (T4)."""
+    sign = {1: "+", -1: "−", 0: "0?"}
+    seeds = sorted({r["seeds"] for r in rows})
+    out = [
+        f"# {title}",
+        "",
+        f"Means over {', '.join(map(str, seeds))} seeds with 95% run-to-run Student-t intervals. "
+        "The verifier's $\\hat\\alpha$, $\\hat\\kappa$ are fitted on round 1's samples (the "
+        "student's own answers before training); the predicted $a_{\\mathrm{pair}}$ (L0) and "
+        "drift sign (T1: the sign of $a_{\\mathrm{pair}} - 1/2$, given only when the whole "
+        "interval box agrees, else 0?) are theory's at that fit; the measured sign is the sign "
+        "of the held-out change when its interval excludes 0, else 0?."
+        + (f" {note}" if note else ""),
+        "",
+        "| verifier | $\\hat\\alpha$ | $a_{\\mathrm{pair}}$ predicted | $a_{\\mathrm{pair}}$ "
+        "measured | predicted sign | held-out change | measured sign | sign in every seed |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = r["pooled"]
+        out.append(
+            f"| `{r['verifier']}` | {_md_cell(p['alpha_hat'], '.2f')} | "
+            f"{_md_cell(p['a_pair_predicted'], '.3f')} | {_md_cell(p['a_pair_measured'], '.3f')} | "
+            f"{sign[r['predicted_sign_firm']]} | {_md_cell(p['heldout_change'], '+.3f')} | "
+            f"{sign[r['measured_sign']]} | {sign[r['sign_in_every_seed']]} |"
+        )
+    out += [
+        "",
+        "Drift and the rubric-accuracy measures. T1 predicts a drift per round proportional to "
+        "$2 a_{\\mathrm{pair}} - 1$ with the same factor for every verifier (the last column); "
+        "each measure's threshold is in brackets (verdict and pair: 1/2; selection: "
+        "`theory.measures`). T4: every DPO step lowers the loss of its own pairs whatever the "
+        "verifier.",
+        "",
+        "| verifier | $2 a_{\\mathrm{pair}} - 1$ | drift per round | drift / "
+        "$(2 a_{\\mathrm{pair}} - 1)$ | selection (threshold) | DPO loss drop per step |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = r["pooled"]
+        sel, thr = p["selection_accuracy"]["mean"], p["selection_threshold"]["mean"]
+        out.append(
+            f"| `{r['verifier']}` | {_md_cell(p['drift_factor_predicted'], '+.3f')} | "
+            f"{_md_cell(p['drift_per_round'], '+.4f')} | "
+            f"{_md_cell(p['drift_per_factor'], '+.4f')} | "
+            f"{_md_num(sel, '.2f')} ({_md_num(thr, '.2f')}) | "
+            f"{_md_cell(p['dpo_loss_step_drop'], '.4f')} |"
+        )
+    out += [
+        "",
+        "Per seed: held-out change (final minus start) and measured pair orientation.",
+        "",
+        "| verifier | " + " | ".join(f"run {k + 1}" for k in range(max(seeds))) + " |",
+        "|---|" + "---|" * max(seeds),
+    ]
+    for r in rows:
+        cells = [
+            f"{_md_num(run['heldout']['change'], '+.3f')} "
+            f"({_md_num(run['measured']['a_pair_round1'], '.2f')})"
+            for run in r["runs"]
+        ]
+        cells += ["" for _ in range(max(seeds) - len(cells))]
+        out.append(f"| `{r['verifier']}` | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def write_reports(out: str | Path, report: dict, rows: Sequence[dict], *, title: str) -> dict:
+    """Write ``out/report.json`` (``report``), ``out/report.md`` (``format_markdown`` of
+    ``rows``) and the measured-vs-predicted figure ``out/figures/empirical_compare.{png,pdf}``.
+
+    The figure script (``figures.empirical_compare``) reads report.json only; it runs as its
+    own process (figures and empirical are sibling layers: neither imports the other). A
+    figure that cannot be drawn (no matplotlib) is reported on stderr; the reports stand.
+    Returns the paths written ({"json", "markdown", "figure": [...]})."""
+    out = Path(out)
+    atomic_write_json(out / "report.json", report)
+    atomic_write_text(out / "report.md", format_markdown(rows, title=title))
+    fig_dir = out / "figures"
+    proc = subprocess.run(
+        [sys.executable, "-m", "figures.empirical_compare", str(out), str(fig_dir)],
+        capture_output=True,
+        text=True,
+    )
+    figs = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0:
+        sys.stderr.write(f"figure not drawn: {' '.join(proc.stderr.split())[-300:]}\n")
+    return {"json": str(out / "report.json"), "markdown": str(out / "report.md"), "figure": figs}

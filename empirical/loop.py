@@ -41,6 +41,7 @@ from empirical.steps import (
     score_step,
     train_step,
 )
+from empirical.student import keep_features, register_prompts
 from empirical.train import Trainer
 from sim.files import atomic_write_json, atomic_write_text
 from theory.util import UsageError
@@ -140,6 +141,7 @@ def run_round(run: _Run, state: LoopState, prev: dict | None, t: int) -> tuple[d
     )
     counts = draw_batch(P, cfg.batch, np.random.default_rng(round_seed(cfg.seed, t, 1)))
     before = trainable_state(st.model)
+    keep_features(st, st.model, before)  # theta_{t-1}'s features serve round t+1's loss_prev
     tr = train_step(run.trainer, st, run.train_prompts, pairs, losses["ref"], counts, cfg)
     run.fault(t, "stepped")
     clock.append(time.perf_counter())
@@ -288,14 +290,18 @@ def _setup(student, train, heldout, verifier, cfg: LoopConfig, out: Path, fault)
         micro_batch=cfg.train_batch,
         step_norm=cfg.step_norm,
     )
+    train_prompts = [student.encode(q.prompt, q.images) for q in train]
+    held_prompts = [student.encode(q.prompt, q.images) for q in heldout]
+    register_prompts(student, train_prompts)
+    register_prompts(student, held_prompts)
     return _Run(
         student=student,
         ref_model=_frozen_reference(student),
         trainer=trainer,
         train=train,
         heldout=heldout,
-        train_prompts=[student.encode(q.prompt, q.images) for q in train],
-        held_prompts=[student.encode(q.prompt, q.images) for q in heldout],
+        train_prompts=train_prompts,
+        held_prompts=held_prompts,
         verifier=verifier,
         cfg=cfg,
         out=out,

@@ -128,7 +128,7 @@ def pair_losses(
     loss_now = dpo_losses(pol[:L], pol[L:], ref[:L], ref[L:], cfg.beta)
     loss_prev = None
     if prev_weights is not None and cfg.progress == "loss" and L:
-        with swapped_weights(student.model, prev_weights):
+        with swapped_weights(student, prev_weights):
             old = batched_logprobs(student, two_p, two_c, batch_size=bs)
         loss_prev = dpo_losses(old[:L], old[L:], ref[:L], ref[L:], cfg.beta)
     return {"ref": ref, "loss_now": loss_now, "loss_prev": loss_prev}

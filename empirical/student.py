@@ -64,7 +64,8 @@ class Student:
     lora: bool = False
     compute_dtype: str = "float32"  # "bfloat16": forward passes under bf16 autocast
     storage_dtype: Any = None  # dtype of frozen copies (the reference model)
-    vision_cache: bool = True  # reuse a frozen vision tower's outputs across passes
+    vision_cache: bool = True  # reuse the vision tower's outputs while its weights stay
+    position_cache: bool = True  # reuse each prompt's multimodal rope positions
     extra: dict = field(default_factory=dict)
 
     def chat_text(self, question: str, n_images: int) -> str:
@@ -296,21 +297,150 @@ def vision_is_frozen(model: Any) -> bool:
     return tower is not None and not any(p.requires_grad for p in tower.parameters())
 
 
-def image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
-    """The vision tower's output for each of ``prompt``'s images, computed once per (model,
-    prompt) and kept while the run lasts (only for a frozen tower: ``vision_is_frozen``).
+def tower_versions(model: Any) -> tuple[int, ...]:
+    """The in-place version counters of the vision tower's weights: they change whenever an
+    optimiser step, ``load_state_dict`` or any in-place write touches the tower, so features
+    cached under one tuple are the tower's output for exactly those weights."""
+    tower = _vision_tower(model)
+    return () if tower is None else tuple(p._version for p in tower.parameters())
 
-    Each prompt's images go through the tower alone, so the features do not depend on which
-    other prompts share a batch (a resumed run computes the same numbers).
+
+def register_prompts(student: Student, prompts: Sequence[Prompt], block: int = 64) -> None:
+    """Name fixed blocks of ``block`` consecutive prompts (a run's train or held-out list).
+
+    A cache miss on a registered prompt computes its whole block's features in one vision
+    call, so the numbers depend only on the block, never on which pass asked first (a
+    resumed run computes the same features as an uninterrupted one)."""
+    blocks = student.extra.setdefault("blocks", {})
+    for s in range(0, len(prompts), block):
+        part = [p for p in prompts[s : s + block] if p.pixel_values is not None]
+        for p in part:
+            blocks[id(p)] = (p, part)
+
+
+def image_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> list[Any]:
+    """The vision tower's output for every image of ``prompts`` (batch order), cached per
+    (model, prompt) while the tower's weights stay the same (``tower_versions``).
+
+    A frozen tower (the reference model, a LoRA student) runs once per prompt for the whole
+    run; a trained tower once per prompt per weight version (shared by the round's passes at
+    the same weights: pair losses, loss after the step, evaluation, the next round's pairs).
     """
-    cache = student.extra.setdefault("vision_cache", {})
-    key = (id(model), id(prompt))
-    hit = cache.get(key)
-    if hit is not None and hit[0] is prompt and hit[1] is model:
-        return hit[2]
-    feats = compute_image_features(student, model, prompt)
-    cache[key] = (prompt, model, feats)
-    return feats
+    versions = tower_versions(model)
+    caches = student.extra.setdefault("vision_cache", {})
+    cache = caches.get(id(model))
+    if cache is None or cache["model"] is not model or cache["versions"] != versions:
+        cache = caches[id(model)] = {"model": model, "versions": versions, "feats": {}}
+    feats = cache["feats"]
+    blocks = student.extra.get("blocks", {})
+    loose = []  # misses outside any registered block: computed together, in one call
+    for p in prompts:
+        hit = feats.get(id(p))
+        if p.pixel_values is None or (hit is not None and hit[0] is p):
+            continue
+        entry = blocks.get(id(p))
+        if entry is None or entry[0] is not p:
+            if all(q is not p for q in loose):
+                loose.append(p)
+            continue
+        for q, f in zip(entry[1], compute_block_features(student, model, entry[1])):
+            feats[id(q)] = (q, f)
+    if loose:
+        for q, f in zip(loose, compute_block_features(student, model, loose)):
+            feats[id(q)] = (q, f)
+    return [f for p in prompts if p.pixel_values is not None for f in feats[id(p)][1]]
+
+
+def take_features(student: Student, model: Any) -> dict | None:
+    """Remove and return the model's cached vision features (``put_features`` gives them back)."""
+    return student.extra.setdefault("vision_cache", {}).pop(id(model), None)
+
+
+def put_features(student: Student, model: Any, cache: dict | None) -> None:
+    """Make ``cache`` (from ``take_features`` or ``keep_features``) the model's cached features,
+    valid for the tower's current weights: the caller knows they are the weights the features
+    were computed at (weights swapped out and back in, or the snapshot they were kept for)."""
+    caches = student.extra.setdefault("vision_cache", {})
+    caches.pop(id(model), None)
+    if cache is not None:
+        cache["versions"] = tower_versions(model)
+        caches[id(model)] = cache
+
+
+def keep_features(student: Student, model: Any, weights: dict) -> None:
+    """Remember the features cached at the model's current weights as those of ``weights`` (a
+    snapshot of these weights), for a later ``features_kept_for(student, weights)``."""
+    cache = student.extra.setdefault("vision_cache", {}).get(id(model))
+    if cache is not None and cache["versions"] == tower_versions(model):
+        student.extra["kept_features"] = (weights, dict(cache, feats=dict(cache["feats"])))
+
+
+def features_kept_for(student: Student, weights: dict) -> dict | None:
+    """The features ``keep_features`` remembered for the snapshot ``weights`` (the same
+    object), or None."""
+    kept = student.extra.get("kept_features")
+    return kept[1] if kept is not None and kept[0] is weights else None
+
+
+def compute_block_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> list:
+    """Per prompt, the vision tower's output for each of its images (one call for all)."""
+    torch = _torch()
+    if len(prompts) == 1:
+        return [compute_image_features(student, model, prompts[0])]
+    pv = torch.cat([p.pixel_values for p in prompts], 0)
+    grid = torch.cat([p.image_grid_thw for p in prompts], 0)
+    with torch.no_grad(), autocast(student):
+        out = model.get_image_features(
+            pv.to(student.device, student.dtype), grid.to(student.device), return_dict=True
+        )
+    flat = [f.detach() for f in out.pooler_output]
+    res, k = [], 0
+    for p in prompts:
+        m = int(p.image_grid_thw.shape[0])
+        res.append(flat[k : k + m])
+        k += m
+    return res
+
+
+def rope_positions(student: Student, model: Any, prompt: Prompt) -> np.ndarray | None:
+    """(3, len) multimodal rope positions of ``prompt`` alone, computed once per prompt (they
+    depend on the token ids and image grids only), or None for a model without them."""
+    cache = student.extra.setdefault("rope_cache", {})
+    hit = cache.get(id(prompt))
+    if hit is not None and hit[0] is prompt:
+        return hit[1]
+    base = getattr(_generating_model(model), "model", None)
+    get = getattr(base, "get_rope_index", None)
+    if get is None or prompt.image_grid_thw is None:
+        return None
+    torch = _torch()
+    ids = torch.tensor([prompt.input_ids], dtype=torch.long)
+    pos, _ = get(
+        ids,
+        mm_token_type_ids=(ids == student.image_token_id).long(),
+        image_grid_thw=prompt.image_grid_thw,
+        attention_mask=torch.ones_like(ids),
+    )
+    row = pos[:, 0].cpu().numpy()
+    cache[id(prompt)] = (prompt, row)
+    return row
+
+
+def position_ids(student: Student, model: Any, prompts, completions, width: int) -> Any:
+    """(3, B, width) rope positions of a left-padded batch, as the model's ``get_rope_index``
+    computes them (0 on padding; a completion's text continues after its prompt's last
+    position), from the per-prompt cache; None when some prompt has none."""
+    torch = _torch()
+    out = np.zeros((3, len(prompts), width), dtype=np.int64)
+    for i, (p, c) in enumerate(zip(prompts, completions)):
+        pos = rope_positions(student, model, p)
+        if pos is None:
+            return None
+        lp, n = pos.shape[1], len(c)
+        s = width - lp - n
+        out[:, i, s : s + lp] = pos
+        out[:, i, s + lp :] = pos[:, -1:] + np.arange(1, n + 1)
+    return torch.from_numpy(out).to(student.device)
 
 
 def compute_image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
@@ -347,19 +477,21 @@ def completion_logprobs(
     model: Any = None,
 ) -> Any:
     """Summed log-prob of each completion given its prompt, shape (B,), differentiable."""
+    torch = _torch()
     model = student.model if model is None else model
     feats = None
-    if student.vision_cache and any(p.pixel_values is not None for p in prompts):
-        if vision_is_frozen(model):
-            feats = [
-                f
-                for p in prompts
-                if p.pixel_values is not None
-                for f in image_features(student, model, p)
-            ]
+    images = any(p.pixel_values is not None for p in prompts)
+    if student.vision_cache and images:
+        # a tower being trained needs its graph: no cache inside a gradient pass
+        if vision_is_frozen(model) or not torch.is_grad_enabled():
+            feats = image_features(student, model, prompts)
     batch = collate(student, prompts, completions, image_features=feats)
     cmask = batch.pop("completion_mask")
     keep = max(len(c) for c in completions) + 1
+    if student.position_cache and images:
+        pos = position_ids(student, model, prompts, completions, batch["input_ids"].shape[1])
+        if pos is not None:
+            batch["position_ids"] = pos
     # rows are left-padded, so every completion lies in the last `keep` positions
     out = model(**batch, logits_to_keep=keep)
     logits = out.logits[:, -keep:-1]
@@ -419,7 +551,10 @@ def sample_answers(
     def run_chunk(k: int, start: int, end: int) -> list[list[tuple[int, ...]]]:
         chunk = prompts[start:end]
         torch.manual_seed(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
-        batch = collate(student, chunk)
+        feats = None
+        if student.vision_cache and any(p.pixel_values is not None for p in chunk):
+            feats = image_features(student, model, chunk)
+        batch = collate(student, chunk, image_features=feats)
         with autocast(student):
             seqs = model.generate(**batch, **gen_kw)
         new = seqs[:, batch["input_ids"].shape[1] :].tolist()

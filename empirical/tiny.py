@@ -229,7 +229,7 @@ class TinySettings:
     verifiers: tuple[str, ...] = ("synthetic:0.9:2", "synthetic:0.2:2", "synthetic:0.5:0.05")
 
 
-def _start_student(work: Path, seed: int, s: TinySettings, quiet: bool) -> tuple[Path, dict]:
+def start_student(work: Path, seed: int, s: TinySettings, quiet: bool) -> tuple[Path, dict]:
     """Build the tiny student for ``seed``, warm it up, save it as the self-DPO start."""
 
     raw = build_tiny_student(work / f"tiny-init-{seed}", seed=seed)
@@ -267,7 +267,7 @@ def run_tiny(
     reports: dict[str, list[dict]] = {v: [] for v in s.verifiers}
     starts = []
     for seed in seeds:
-        start, warm = _start_student(work, seed, s, quiet)
+        start, warm = start_student(work, seed, s, quiet)
         pool = synthetic_task(s.n_pool, seed, split="pool")
         held = synthetic_task(s.n_heldout, seed, split="heldout")
         cfg = LoopConfig(

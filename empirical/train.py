@@ -25,7 +25,13 @@ import numpy as np
 from empirical import parallel
 from empirical.checkpoint import trainable_state
 from empirical.dpo import dpo_loss
-from empirical.student import autocast, completion_logprobs
+from empirical.student import (
+    autocast,
+    completion_logprobs,
+    features_kept_for,
+    put_features,
+    take_features,
+)
 
 __all__ = [
     "OPTIMIZERS",
@@ -86,18 +92,24 @@ def reference_logprobs(
 
 
 @contextlib.contextmanager
-def swapped_weights(model: Any, weights: dict) -> Iterator[None]:
-    """Temporarily load ``weights`` (a trainable-state dict) into ``model``, then restore."""
+def swapped_weights(student: Any, weights: dict) -> Iterator[None]:
+    """Temporarily load ``weights`` (a trainable-state dict) into the student's model, then
+    restore them. The vision features cached before the swap stay valid after it, and those
+    kept for ``weights`` (``keep_features``) serve the swap."""
     import torch
 
+    model = student.model
     now = trainable_state(model)
+    saved = take_features(student, model)
     with torch.no_grad():
         model.load_state_dict(weights, strict=False)
+    put_features(student, model, features_kept_for(student, weights))
     try:
         yield
     finally:
         with torch.no_grad():
             model.load_state_dict(now, strict=False)
+        put_features(student, model, saved)
 
 
 def _lr_lambda(schedule: str, warmup: int, total: int):
