@@ -454,6 +454,10 @@ def write_appendices(paper_dir: str | Path, source_dir: str | Path | None = None
 REPORTS = (
     ("claims.md", "claims_report.tex", "section", "claims"),
     ("ladder.md", "ladder.tex", "subsection", "ladder"),
+    # `selfdpo empirical tiny --out OUT/empirical-tiny` / `empirical run --seeds ... --out
+    # OUT/empirical-gpu` before `reproduce --out OUT` put the loop's comparison in the paper
+    ("empirical-tiny/report.md", "empirical_tiny.tex", "subsubsection", "emptiny"),
+    ("empirical-gpu/report.md", "empirical_gpu.tex", "subsubsection", "empgpu"),
 )
 
 

@@ -123,21 +123,6 @@ def round_coords(rounds: int) -> dict[str, np.ndarray]:
     return {"round": np.arange(rounds + 1), "step": np.arange(1, rounds + 1)}
 
 
-def initial_policies(fields: dict[str, Any], M: int, seed: int = 0) -> np.ndarray:
-    """M draws of a train prompt's policy at theta0 (paper/model.md): (M, K).
-
-    logit(y) = b (mu 1[y = 0] + xi_y) with xi_y ~ N(0, 1) the first shared coordinate.
-    TODO(lead): use theory's theta0 sampler once the ``theory`` helper exposes it.
-    """
-    rng = np.random.default_rng(seed)
-    K = int(fields["K"])
-    z = rng.standard_normal((M, K))
-    logits = fields["b"] * (z + fields["mu"] * (np.arange(K) == 0))
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def theory_first_round(
     alphas: Any, kappas: Any, fields: dict[str, Any], n: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -90,7 +90,7 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
         "pair_wrong": (dims, np.stack(wrong)),
         "void_frac": (dims, np.stack(void)),
     }
-    pis = common.initial_policies(common.model_fields(p["student"]), p["theory_prompts"], seed=1)
+    pis = theory.theta0_policies(common.model_fields(p["student"]), p["theory_prompts"], seed=1)
     for name, ks in (("theory_pair_accuracy", fine), ("theory_pair_accuracy_grid", K)):
         val = np.empty((len(p["ns"]), len(A), len(ks)))
         se = np.zeros_like(val)

@@ -106,7 +106,7 @@ def prompt_types(mix: dict) -> tuple[list[float], list[float]]:
 
 def mixed_at_theta0(fields: dict) -> float:
     """Mixed-pair probability 2 pi_0 (1 - pi_0) averaged over theta0's prompts (n = 2)."""
-    pi0 = common.initial_policies(fields, 4096, seed=0)[:, 0]
+    pi0 = theory.theta0_policies(fields, 4096, seed=0)[:, 0]
     return float(np.mean(2 * pi0 * (1 - pi0)))
 
 

@@ -244,3 +244,17 @@ def test_main_tex_builds_with_and_without_optional_inputs(tmp_path, optional):
     assert ("\\newlabel{empirical_gpu:main}" in aux) == optional
     # the missing macros are flagged, not silently blank
     assert "Paper warning: generated value claimTfourSim is undefined" in log
+
+
+def test_empirical_reports_in_the_output_folder_become_paper_inputs(tmp_path):
+    from paper.mdtex import write_reports
+
+    (tmp_path / "empirical-tiny").mkdir()
+    (tmp_path / "empirical-tiny" / "report.md").write_text(
+        "# Tiny student\n\n| verifier | a_pair |\n|---|---|\n| synthetic:0.9:2 | 0.96 |\n"
+    )
+    written = write_reports(tmp_path, tmp_path / "paper")
+    names = sorted(p.name for p in written)
+    assert names == ["empirical_tiny.tex"]
+    tex = (tmp_path / "paper" / "generated" / "empirical_tiny.tex").read_text()
+    assert "\\subsubsection" in tex and "synthetic:0.9:2" in tex
