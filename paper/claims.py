@@ -211,19 +211,20 @@ def powered_row(
     detail: str,
     meta: dict[str, Any],
     kind: str = "claim",
-    sim: Any = None,
+    offset: float = 0.0,
 ) -> Claim:
     """A row decided by :func:`decide`: the worst point's mean and interval, the test's fields.
 
-    ``sim`` overrides the reported value (default: the worst point's mean)."""
+    ``offset`` is added to the reported value and interval (a statistic "simulation minus
+    theory" is reported as the simulation's value by adding theory's)."""
     i = d["worst"]
     r = row(
         cid,
         statement,
         theory=theory,
         theory_text=theory_text,
-        sim=d["mean"][i] if sim is None else sim,
-        ci=(d["lo"][i], d["hi"][i]),
+        sim=d["mean"][i] + offset,
+        ci=(d["lo"][i] + offset, d["hi"][i] + offset),
         holds=d["holds"],
         decision=f"{detail}; {test_text(test, d)}",
         meta=meta,

@@ -157,7 +157,7 @@ def _l0(res: Results, meta: dict, pilot: Results | None, *, general_n: bool) -> 
         d,
         theory=th[i, j, k],
         theory_text=f"a_pair at the worst point (n={n_i}, alpha={a_i:g}, kappa={k_i:g})",
-        sim=th[i, j, k] + d["mean"][d["worst"]],
+        offset=float(th[i, j, k]),
         detail=f"round-1 orientation rate of mixed pairs minus theory at every (n, alpha, kappa), "
         f"n in {sorted(int(x) for x in res.coords['n'][sel])}",
         meta=meta,

@@ -116,7 +116,7 @@ def _drift(res: Results, meta: dict, pilot: Results | None) -> Claim:
         d,
         theory=th[s, ia, ik],
         theory_text=f"first-round held-out change at {where}",
-        sim=th[s, ia, ik] + d["mean"][d["worst"]],
+        offset=float(th[s, ia, ik]),
         detail=f"uniform replay, one round; per seed the round-1 held-out change minus theory "
         f"(theory's Monte Carlo SE added) at every (student, alpha, kappa); worst at {where}",
         meta=meta,

@@ -161,9 +161,8 @@ def _full_run(res: Results, meta: dict, pilot: Results | None) -> Claim:
         statement,
         test,
         d,
-        theory=float(star.ravel()[i]),
-        theory_text=f"theory's full-run alpha* ({_labels(res)[i]})",
-        sim=d["mean"][i],
+        theory=0.0,
+        theory_text=f"final change at theory's alpha* = {star.ravel()[i]:.4f} ({_labels(res)[i]})",
         detail=f"final held-out change interpolated at theory's alpha* per (student, kappa) "
         f"(theory's error on alpha* times its slope added to the SE); alpha*: {stars}; margin "
         f"= {FULL_RUN_ALPHA_TOL} (tolerance in alpha) x theory's smallest slope {slope.min():.3g}",

@@ -109,9 +109,9 @@ def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim
             statement,
             NEFF_TEST,
             d,
-            theory=pred[g],
-            theory_text=f"predicted N_eff ({names[g]} gate, mean over rounds)",
-            sim=ne[g],
+            theory=0.0,
+            theory_text=f"realised / predicted N_eff - 1 ({names[g]} gate; predicted "
+            f"{pred[g]:.3g}, realised {ne[g]:.3g})",
             detail=f"B = {B:g} (from the results file); per gate, mean over verifiers, seeds and "
             f"rounds >= 2: {per_gate}; the tested statistic is realised / predicted - 1 per "
             f"(gate, verifier), worst {names[g]} at alpha={res['alpha'][v]:g}; oscillation of "

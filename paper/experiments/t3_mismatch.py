@@ -346,10 +346,10 @@ def _mismatch(res, meta, early, windows, pilot_early, gate: str, role: str) -> C
         test,
         dd,
         theory=sg if role == "mismatch" else su,
-        theory_text="sign of the gated drift, sign E[(2p-1)^3]"
+        theory_text="sign of the gated drift, sign E[(2p-1)^3]; simulation: the worst tested "
+        "early change (uniform's, or minus the gate's)"
         if role == "mismatch"
-        else "no mismatch: sign E[2p-1] for every replay",
-        sim=mg,
+        else "no mismatch: sign E[2p-1] for every replay; simulation: the gate's early change",
         detail=decision,
         meta=meta,
         kind=kind,
@@ -388,8 +388,8 @@ def _consensus(res, meta, early, windows, pilot_early, gate: str = "rank") -> Cl
         CONSENSUS_TEST,
         dd,
         theory=None,
-        theory_text="sign: gate amplifies the consensus",
-        sim=m,
+        theory_text="sign: gate amplifies the consensus; simulation: the worst tested change "
+        "(uniform's along the consensus, or the gate's excess over it)",
         detail=decision + "; tested: uniform's change along the consensus and the gate's "
         "paired excess over it, both > 0",
         meta=meta,

@@ -25,7 +25,7 @@ def test_T2_fails_on_one_prompt_far_from_its_prediction(own):
 
 
 def test_T2_fails_when_every_prompt_is_a_bit_off(own):
-    # each prompt 2 SE above: per-prompt z's stay under k, the per-run totals do not
+    # each prompt 0.09 pp above (about 18% of the predicted total): the per-run TOST fails
     edit(own / "variance.nc", "measured_fresh", lambda m: m + 0.0009)
     assert not decide(t2_variance, own)["T2"].holds
 
@@ -34,7 +34,7 @@ def test_T2_fails_when_every_prompt_is_a_bit_off(own):
 def test_T2_simulator_progress_matches_theory_from_independent_moments():
     """sim.progress_moments' measured progress vs theory.expected_progress on moments of G_x
     estimated from independent draws: agreement within k SE on a small model."""
-    p = dict(t2_variance.spec(True), seeds=1, draws=4000, moment_batches=4)
+    p = dict(t2_variance.spec(True), seeds=[0, 1, 2], draws=4000, moment_batches=8)
     coords, data, _ = t2_variance.run(p, lambda s: None)
     res = Results(coords, data, {"config": json.dumps(p)})
     row = t2_variance.claims(res, {})[0]

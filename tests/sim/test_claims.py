@@ -40,14 +40,15 @@ def _loss_windows(traj, windows=4):
     )
 
 
-def test_T1_threshold_at_alpha_half():
-    """Phase-diagram cut at kappa = 2 (uniform replay): the sign of dA flips at alpha = 1/2."""
-    alphas = np.array([0.4, 0.45, 0.5, 0.55, 0.6])
+def test_T1_full_run_sign_flips_between_0_4_and_0_6():
+    """Phase-diagram cut at kappa = 2 (uniform replay, 200 rounds): below 0.4 the student loses,
+    above 0.6 it gains. Over a full run the zero is NOT at 1/2 (T1-long: about 0.52 for the
+    default student), so no assertion is made at alpha = 1/2; paper/experiments/t1_drift.py tests
+    the first round's exact threshold and t1_threshold.py the full run's alpha*."""
+    alphas = np.array([0.3, 0.4, 0.6, 0.7])
     d = sim.delta_heldout(sim.sweep(alphas, [2.0], seeds=SEEDS, gate="uniform"))[:, 0]
     assert _below(d[0]) and _below(d[1])
-    assert _above(d[3]) and _above(d[4])
-    m, se = _mean_se(d[2])
-    assert abs(m) <= 3 * se, (m, se)  # alpha = 1/2: no drift within simulation error
+    assert _above(d[2]) and _above(d[3])
 
 
 @pytest.mark.parametrize("student", ["default", "second"])
