@@ -755,13 +755,16 @@ def _fit(res, cs, meta, pilot) -> Claim:
         "checked on the confirmation's"
     )
     d = _decide(FIT_TEST, _fit_stat, res, pilot)
+    target = (lo, hi)[d["worst"]] / 100.0  # the statistic is damage minus the study's value
     return powered_row(
         "LADDER-fit",
         statement,
         FIT_TEST,
         d,
-        theory=None,
-        theory_text="fitted: MMMU accuracy of the 2B and the budget R",
+        theory=target,
+        theory_text="the study's damage at that end of its range (the row reports the model's "
+        "damage of the rung there; fitted: the 2B's MMMU accuracy and the budget R)",
+        offset=target,
         detail=f"fit on seeds {fs[0]}..{fs[-1]} ({len(fs)}): 2B accuracy on MMMU "
         f"{f['accuracy']:g} (task factor {f['c']:.3f} on b), budget R = {f['R']} rounds, rms "
         f"miss {f['miss_pp']:.2f} pp (damage by rung {[round(x, 2) for x in f['damage_pp']]} pp;"
