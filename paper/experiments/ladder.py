@@ -538,9 +538,9 @@ def _task(res, cs, meta, pilot) -> Claim:
         statement,
         CHANGE_TEST,
         d,
-        theory=mv["theory_pp"] - mm["theory_pp"],
-        theory_text=f"first-order change over R: MathVista {mv['theory_pp']:+.3g} pp, "
-        f"MMMU {mm['theory_pp']:+.3g} pp (difference)",
+        theory=(mv["theory_pp"], -mm["theory_pp"])[d["worst"]] / 100.0,
+        theory_text=f"first-order change over R at the worst point, as a fraction (MathVista "
+        f"{mv['theory_pp']:+.3g} pp, MMMU {mm['theory_pp']:+.3g} pp)",
         detail=f"rung {RUNGS}, points: the MathVista change (> 0) and minus the MMMU change "
         f"(> 0); MathVista {_pp(mv)}, MMMU {_pp(mm)} (95%); rungs helping on MathVista and "
         f"hurting on another task (95% intervals, descriptive): {both}",
@@ -640,6 +640,9 @@ def _inversion(res, cs, meta, pilot) -> Claim:
     c1 = cs[_pick(cs, student="default", task="MMMU-verdict", rung=1)[0]]
     c4 = cs[_pick(cs, student="default", task="MMMU-verdict", rung=RUNGS)[0]]
     predicted = bool(theory.inverts(c4["alpha"], c4["kappa"], c1["alpha"], c1["kappa"]))
+    rate = float(
+        theory.damage_rate(c4["alpha"], c4["kappa"]) - theory.damage_rate(c1["alpha"], c1["kappa"])
+    )
     d = _decide(CHANGE_TEST, _pair_stat("MMMU-verdict"), res, pilot)
     if not predicted and d["holds"]:
         d = {**d, "verdict": "fails", "holds": False}
@@ -648,11 +651,9 @@ def _inversion(res, cs, meta, pilot) -> Claim:
         statement,
         CHANGE_TEST,
         d,
-        theory=float(
-            theory.damage_rate(c4["alpha"], c4["kappa"])
-            - theory.damage_rate(c1["alpha"], c1["kappa"])
-        ),
-        theory_text=f"T5 damage-rate difference (predicts {'inversion' if predicted else 'none'})",
+        theory=(c1["theory_pp"] - c4["theory_pp"]) / 100.0,
+        theory_text="first-order damage, top minus bottom rung, over R (fraction); T5's "
+        f"damage-rate difference {rate:+.3f} (predicts {'inversion' if predicted else 'none'})",
         detail=f"statistic: damage of the top rung minus the bottom, paired by seed (theory "
         f"must predict inversion: {'yes' if predicted else 'NO'}); in the selection measure "
         f"the top rung reads {c4['selection']:.3f} and the bottom {c1['selection']:.3f}: "
@@ -675,8 +676,8 @@ def _order(res, cs, meta, pilot) -> Claim:
         statement,
         CHANGE_TEST,
         d,
-        theory=cs[i1]["theory_pp"] - cs[i4]["theory_pp"],
-        theory_text="first-order damage difference top minus bottom (pp over R)",
+        theory=(cs[i1]["theory_pp"] - cs[i4]["theory_pp"]) / 100.0,
+        theory_text="first-order damage, top minus bottom rung, over R (fraction)",
         detail=f"statistic: damage of the top rung minus the bottom, paired by seed (the "
         f"study's order needs > 0); rungs from most to least damage: "
         f"{[cs[i]['rung'] for i in order]}; along a selection-accuracy contour theory's damage "
@@ -755,13 +756,16 @@ def _fit(res, cs, meta, pilot) -> Claim:
         "checked on the confirmation's"
     )
     d = _decide(FIT_TEST, _fit_stat, res, pilot)
+    target = (lo, hi)[d["worst"]] / 100.0  # the statistic is damage minus the study's value
     return powered_row(
         "LADDER-fit",
         statement,
         FIT_TEST,
         d,
-        theory=None,
-        theory_text="fitted: MMMU accuracy of the 2B and the budget R",
+        theory=target,
+        theory_text="the study's damage at that end of its range (the row reports the model's "
+        "damage of the rung there; fitted: the 2B's MMMU accuracy and the budget R)",
+        offset=target,
         detail=f"fit on seeds {fs[0]}..{fs[-1]} ({len(fs)}): 2B accuracy on MMMU "
         f"{f['accuracy']:g} (task factor {f['c']:.3f} on b), budget R = {f['R']} rounds, rms "
         f"miss {f['miss_pp']:.2f} pp (damage by rung {[round(x, 2) for x in f['damage_pp']]} pp;"
@@ -793,8 +797,8 @@ def _second(res, cs, meta, pilot) -> Claim:
         statement,
         REGRESS_TEST,
         d,
-        theory=max(cs[i]["theory_pp"] for i in idx),
-        theory_text="largest first-order change over R among the rungs (pp)",
+        theory=cs[idx[d["worst"]]]["theory_pp"] / 100.0,
+        theory_text="first-order change over R of the worst rung (fraction)",
         detail=f"{len(idx)} 3B MMMU cells; 3B damage {min(dm):.3g}-{max(dm):.3g} pp; its "
         f"selection accuracy on MMMU {min(sel):.3f}-{max(sel):.3f}",
         meta=meta,
