@@ -37,6 +37,25 @@ def read_rows(path: str | Path) -> list[dict]:
     return rows
 
 
+def _errorbar(ax, predicted: dict, measured: dict, mk: str, c, label: str) -> bool:
+    """Measured against predicted, with both intervals; False when either value is missing."""
+    x, xe = _point(predicted)
+    y, ye = _point(measured)
+    if x is None or y is None:
+        return False
+    ax.errorbar(
+        x,
+        y,
+        xerr=None if xe is None else [[xe[0]], [xe[1]]],
+        yerr=None if ye is None else [[ye[0]], [ye[1]]],
+        fmt=mk,
+        color=c,
+        capsize=3,
+        label=label,
+    )
+    return True
+
+
 def _point(iv: dict) -> tuple[float | None, list[float] | None]:
     """(mean, [below, above] error-bar lengths) of a pooled quantity (None when missing)."""
     m = iv.get("mean")
@@ -59,32 +78,8 @@ def main(report: str, out_dir: str) -> list[Path]:
         p, c, mk = r["pooled"], colour(i), MARKERS[i % len(MARKERS)]
         seeds = r.get("seeds", len(p["a_pair_measured"].get("values", [])))
         label = f"{r['verifier']} ({seeds} seeds)"
-        x, xe = _point(p["a_pair_predicted"])
-        y, ye = _point(p["a_pair_measured"])
-        if x is not None and y is not None:
-            ax1.errorbar(
-                x,
-                y,
-                xerr=None if xe is None else [[xe[0]], [xe[1]]],
-                yerr=None if ye is None else [[ye[0]], [ye[1]]],
-                fmt=mk,
-                color=c,
-                capsize=3,
-                label=label,
-            )
-        x, xe = _point(p["drift_factor_predicted"])
-        y, ye = _point(p["drift_per_round"])
-        if x is not None and y is not None:
-            ax2.errorbar(
-                x,
-                y,
-                xerr=None if xe is None else [[xe[0]], [xe[1]]],
-                yerr=None if ye is None else [[ye[0]], [ye[1]]],
-                fmt=mk,
-                color=c,
-                capsize=3,
-                label=label,
-            )
+        _errorbar(ax1, p["a_pair_predicted"], p["a_pair_measured"], mk, c, label)
+        if _errorbar(ax2, p["drift_factor_predicted"], p["drift_per_round"], mk, c, label):
             xs = p["drift_factor_predicted"].get("values") or []
             ys = p["drift_per_round"].get("values") or []
             if len(xs) == len(ys):
