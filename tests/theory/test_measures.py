@@ -6,11 +6,9 @@ enumeration), and at the special cases (alpha = 1/2 or kappa = 0: chance; alpha 
 kappa -> inf: 1).
 """
 
-import argparse
 import itertools
 import json
 import math
-import sys
 import time
 
 import numpy as np
@@ -20,7 +18,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 import theory
-from theory import commands
+from tests.theory.cli import main
 from theory.measures import (
     equivalent_alpha,
     measure_range,
@@ -396,32 +394,11 @@ def test_T1_value_near_chance_allows_alpha_one():
 # ---------------------------------------------------------------- selfdpo predict ------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, as the root dispatcher prints
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(2)
-
-
-def _main(argv: list[str]) -> int:
-    """What the root dispatcher does with theory's commands: run, or one line and exit 2."""
-    parser = _Parser(prog="selfdpo")
-    commands.register(parser.add_subparsers(dest="command", parser_class=_Parser))
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code)
-    try:
-        return int(args.func(args) or 0)
-    except ValueError as exc:
-        sys.stderr.write(f"selfdpo {args.command}: error: {' '.join(str(exc).split())}\n")
-        return 2
-
-
 _ISSUE = ["--rubric-accuracy", "0.15", "--measure", "selection", "--K", "4", "--n", "4"]
 
 
 def test_T1_cli_rubric_accuracy_issue_example(capsys):
-    assert _main(["predict", *_ISSUE, "--p-correct", "0.3", "--json"]) == 0
+    assert main(["predict", *_ISSUE, "--p-correct", "0.3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["side"] == "below"
     lo, hi = out["threshold"]
@@ -435,7 +412,7 @@ def test_T1_cli_rubric_accuracy_issue_example(capsys):
 
 
 def test_T1_cli_rubric_accuracy_with_kappa_table(capsys):
-    assert _main(["predict", *_ISSUE, "--p-correct", "0.3", "--kappa", "2"]) == 0
+    assert main(["predict", *_ISSUE, "--p-correct", "0.3", "--kappa", "2"]) == 0
     text = capsys.readouterr().out
     assert "below threshold" in text and "threshold (T1 in this measure)" in text
 
@@ -455,7 +432,7 @@ def test_T1_cli_rubric_accuracy_with_kappa_table(capsys):
     ],
 )
 def test_cli_rubric_accuracy_bad_input_one_line(capsys, argv, word):
-    assert _main(["predict", *argv]) == 2
+    assert main(["predict", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and word in err and "Traceback" not in err
 
@@ -508,7 +485,7 @@ def test_cli_rubric_accuracy_fuzz_exit_0_or_2_strict_json(capsys, value, measure
     argv = ["predict", "--rubric-accuracy", value, "--measure", measure]
     argv += [x for kv in extra for x in kv] + ["--json"] * js
     capsys.readouterr()  # read per example: the fixture is not reset between examples
-    rc = _main(argv)
+    rc = main(argv)
     out, err = capsys.readouterr()
     assert rc in (0, 2), (argv, err)
     if rc == 2:
