@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from theory import commands
+from tests.theory.cli import main
 
 
-def _predict(argv: list[str], capsys) -> tuple[int, str]:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    commands.register(sub)
-    args = parser.parse_args(["predict", *argv])
-    rc = args.func(args)
-    return rc, capsys.readouterr().out
+def _predict(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``selfdpo predict ARGV`` (the root dispatcher's way)."""
+    rc = main(["predict", *argv])
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
 
 
 def test_T1_long_cli_reports_both_thresholds_and_the_final_change(capsys):
-    rc, out = _predict(["--alpha", "0.5", "--kappa", "2", "--rounds", "200", "--json"], capsys)
+    rc, out, _ = _predict(["--alpha", "0.5", "--kappa", "2", "--rounds", "200", "--json"], capsys)
     d = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
     assert rc == 0
     assert d["threshold_first_round"] == 0.5
@@ -32,7 +29,7 @@ def test_T1_long_cli_reports_both_thresholds_and_the_final_change(capsys):
 
 
 def test_T1_long_cli_without_rounds_has_no_long_run_keys(capsys):
-    _, out = _predict(["--alpha", "0.3", "--kappa", "2", "--json"], capsys)
+    _, out, _ = _predict(["--alpha", "0.3", "--kappa", "2", "--json"], capsys)
     assert "threshold_full_run" not in json.loads(out)
 
 
@@ -46,6 +43,6 @@ def test_T1_long_cli_without_rounds_has_no_long_run_keys(capsys):
     ],
 )
 def test_T1_long_cli_refuses_what_the_theory_does_not_cover(extra, match, capsys):
-    with pytest.raises(ValueError, match=match):
-        _predict(["--alpha", "0.3", "--kappa", "2", *extra], capsys)
-    assert capsys.readouterr().out == ""
+    rc, out, err = _predict(["--alpha", "0.3", "--kappa", "2", *extra], capsys)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("selfdpo predict: error:") and match in err
