@@ -9,7 +9,7 @@ inline code, fenced code blocks, links (text kept), horizontal rules (dropped), 
 ``$$...$$`` math (passed through verbatim, so the TeX in theory.md is the TeX in the paper).
 Display math goes through ``\\mddisplay`` (defined in main.tex), which shrinks a formula wider
 than the line instead of letting it overflow; a table becomes a ``longtable`` (it may break
-across pages) whose long columns wrap.
+across pages) sized to fit the text width (paper.mdtable).
 
 Command line: ``python -m paper.mdtex theory.md OUT.tex`` (exit 2 with one line on bad input).
 """
@@ -20,6 +20,7 @@ import re
 import sys
 from pathlib import Path
 
+from paper.mdtable import table_to_tex
 from sim.files import atomic_write_text
 
 # Section commands by heading depth; ``top`` chooses what a ``#`` heading becomes.
@@ -175,112 +176,6 @@ _RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
-def _split_row(line: str) -> list[str]:
-    """Cells of a pipe-table row; ``|`` inside math or code, or escaped as ``\\|``, is text."""
-    cells, cur, in_math, in_code, i = [], [], False, False, 0
-    body = line.strip()
-    if body.startswith("|"):
-        body = body[1:]
-    if body.endswith("|") and not body.endswith("\\|"):
-        body = body[:-1]
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body) and body[i + 1] == "|" and not in_math:
-            cur.append("|" if in_code else "\x01")  # a literal bar in text
-            i += 2
-            continue
-        if ch == "\\" and i + 1 < len(body):
-            cur.append(body[i : i + 2])
-            i += 2
-            continue
-        if ch == "`" and not in_math:
-            in_code = not in_code
-        elif ch == "$" and not in_code:
-            in_math = not in_math
-        if ch == "|" and not in_math and not in_code:
-            cells.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-        i += 1
-    cells.append("".join(cur).strip())
-    return cells
-
-
-# Characters of text across the line after column padding, per font size (about 4.7 pt a
-# character at 9 pt). A table wider than this gets paragraph columns: its long columns share
-# what the short ones leave, none narrower than its longest word; if even that does not fit,
-# the next smaller size is tried.
-_SIZES = (("footnotesize", 88), ("scriptsize", 98), ("tiny", 130))
-_SHORT = 18
-_PAD_PT = 6  # 2 \tabcolsep at 3 pt
-
-
-def _visible(cell: str) -> str:
-    return re.sub(r"[`*$\\]", "", cell)
-
-
-def _column_chars(natural: list[int], longest_word: list[int], line: int) -> dict[int, float]:
-    """Characters per long column (water-filling by natural length, floored at the longest word)."""
-    long_cols = [c for c, n in enumerate(natural) if n > _SHORT]
-    room = line - sum(n for c, n in enumerate(natural) if c not in long_cols)
-    chars: dict[int, float] = {}
-    while True:
-        free = [c for c in long_cols if c not in chars]
-        left = room - sum(chars.values())
-        total = sum(natural[c] for c in free) or 1
-        tight = [c for c in free if left * natural[c] / total < longest_word[c] + 1]
-        if not tight:
-            chars.update({c: left * natural[c] / total for c in free})
-            return chars
-        chars.update({c: float(longest_word[c] + 1) for c in tight})
-
-
-def _table_to_tex(header: str, sep: str, rows: list[str]) -> list[str]:
-    """A pipe table to a booktabs ``longtable`` (breaks across pages; wraps long columns)."""
-    aligns = []
-    for cell in _split_row(sep):
-        c = cell.strip()
-        aligns.append(
-            "c" if c.startswith(":") and c.endswith(":") else "r" if c.endswith(":") else "l"
-        )
-    ncol = len(aligns)
-    body = [(_split_row(r) + [""] * ncol)[:ncol] for r in rows]
-    head = (_split_row(header) + [""] * ncol)[:ncol]
-    cells = [[_visible(r[c]) for r in [head, *body]] for c in range(ncol)]
-    natural = [max(len(x) for x in col) for col in cells]
-    longest_word = [max((len(w) for x in col for w in x.split()), default=0) for col in cells]
-    size, line = _SIZES[0]
-    if sum(natural) > line:
-        for candidate in _SIZES:
-            size, line = candidate
-            chars = _column_chars(natural, longest_word, line)
-            short = sum(n for c, n in enumerate(natural) if c not in chars)
-            if short + sum(chars.values()) <= line:
-                break
-        usable = rf"\dimexpr\linewidth-{_PAD_PT * ncol}pt\relax"
-        for c, n in chars.items():
-            width = f"{max(n, 1.0) / line:.3f}{usable}"
-            aligns[c] = rf">{{\raggedright\arraybackslash}}p{{{width}}}"
-
-    def row(cells: list[str]) -> str:
-        return " & ".join(inline(c).replace("\x01", r"\textbar{}") for c in cells) + r" \\"
-
-    return [
-        rf"{{\{size}\setlength{{\tabcolsep}}{{3pt}}\setlength{{\LTpre}}{{4pt}}"
-        r"\setlength{\LTpost}{4pt}",
-        r"\begin{longtable}{@{}" + "".join(aligns) + "@{}}",
-        r"\toprule",
-        row(head),
-        r"\midrule",
-        r"\endhead",
-        *(row(r) for r in body),
-        r"\bottomrule",
-        r"\end{longtable}}",
-        "",
-    ]
-
-
 def _list_to_tex(items: list[tuple[int, str, str]]) -> list[str]:
     """Items (indent, marker, text) of one list, nested by indentation, to itemize/enumerate."""
     out: list[str] = []
@@ -379,7 +274,7 @@ def markdown_to_latex(md: str, *, top: str = "section", label_prefix: str = "thy
             j = i + 2
             while j < len(lines) and lines[j].lstrip().startswith("|"):
                 j += 1
-            out += _table_to_tex(line, lines[i + 1], lines[i + 2 : j])
+            out += table_to_tex(line, lines[i + 1], lines[i + 2 : j], inline)
             i = j
             continue
         elif _RULE.match(line) and not para:
