@@ -14,9 +14,10 @@ Layout of the output folder (``--out``, default ``./results``)::
 
 The cache: an experiment's results file is reused when its name carries the same hash (of the
 experiment's parameters, the source of ``theory/`` and ``sim/``, the shared experiment code and
-the experiment's own file) and the checksum of its contents, stored in the file, still matches
-them; otherwise it is recomputed, and a checksum mismatch is reported. To change an experiment,
-edit its ``spec`` (paper/experiments/<claim>.py): only that experiment reruns.
+the experiment's own files: its module, or every module of its package) and the checksum of its
+contents, stored in the file, still matches them; otherwise it is recomputed, and a checksum
+mismatch is reported. To change an experiment, edit its ``spec`` (paper/experiments/<claim>.py,
+or <claim>/ for a package): only that experiment reruns.
 """
 
 from __future__ import annotations
@@ -99,9 +100,19 @@ def confirmation_seeds(spec: dict[str, Any], rows: Sequence[Claim]) -> int:
     return int(min(max(need, int(spec["min_seeds"])), int(spec["max_seeds"])))
 
 
+def experiment_sources(experiment: ModuleType) -> list[Path]:
+    """An experiment's own source files: its module's file, or, for an experiment that is a
+    package (paper/experiments/ladder/), every module in the package's folder."""
+    path = Path(experiment.__file__).resolve()
+    if getattr(experiment, "__path__", None) is not None:
+        return sorted(path.parent.rglob("*.py"))
+    return [path]
+
+
 def code_fingerprint(experiment: ModuleType) -> str:
     """Hash of the code an experiment's results depend on: the source files of theory/ and sim/
-    (less front ends and statistics), paper/experiments/common.py and the experiment's file."""
+    (less front ends and statistics), paper/experiments/common.py and the experiment's own
+    files (:func:`experiment_sources`)."""
     h = hashlib.sha256()
     for pkg in (theory, sim):
         root = Path(pkg.__file__).resolve().parent
@@ -109,8 +120,13 @@ def code_fingerprint(experiment: ModuleType) -> str:
             if path.name not in NOT_RESULTS_CODE:
                 h.update(f"{pkg.__name__}/{path.relative_to(root)}".encode())
                 h.update(path.read_bytes())
-    for path in (Path(experiments_common.__file__), Path(experiment.__file__)):
-        h.update(path.name.encode())
+    common_file = Path(experiments_common.__file__).resolve()
+    own = experiment_sources(experiment)
+    base = own[0].parent
+    h.update(common_file.name.encode())
+    h.update(common_file.read_bytes())
+    for path in own:
+        h.update(str(path.relative_to(base)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 

@@ -25,7 +25,7 @@ from sim.results import Results, read_results, write_results
 
 def test_b_for_hits_the_stated_accuracy():
     for acc in (0.3, 0.45, 0.55):
-        b = ladder._b_for(acc, 4, 2.0)
+        b = ladder.b_for(acc, 4, 2.0)
         # independent check: Monte Carlo of the initial policy's accuracy
         rng = np.random.default_rng(0)
         z = rng.standard_normal((60_000, 4))
@@ -38,7 +38,7 @@ def test_b_for_hits_the_stated_accuracy():
 def test_task_verifiers_give_the_stated_selection_accuracy_by_simulation():
     """alpha from theory's inverse map, then a plain simulation of the team's measurement."""
     p = ladder.spec(True)
-    c = ladder._b_for(0.35, p["K"], 2.0)
+    c = ladder.b_for(0.35, p["K"], 2.0)
     alpha, kappa = ladder.task_verifiers(p, "MMMU", c)
     pol = theory.theta0_policies({"K": p["K"], "mu": 2.0, "b": c}, p["policies"], seed=0)
     rng = np.random.default_rng(5)
@@ -64,7 +64,7 @@ def test_task_verifiers_give_the_stated_selection_accuracy_by_simulation():
 
 def test_task_verifiers_out_of_reach_is_nan():
     p = ladder.spec(True)
-    alpha, _ = ladder.task_verifiers(p, "MMMU", ladder._b_for(0.5, 4, 2.0))
+    alpha, _ = ladder.task_verifiers(p, "MMMU", ladder.b_for(0.5, 4, 2.0))
     assert np.isnan(alpha[0])  # 8% needs a weaker student at kappa 1.5
 
 

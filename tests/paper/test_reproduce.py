@@ -1,10 +1,14 @@
 """The reproduce build: plan, cache (code hash and checksum), output folder checks."""
 
+import os
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 import pytest
 
 from paper import reproduce as rp
-from paper.experiments import EXPERIMENTS, t1_drift, t1_phase, t6_cap
+from paper.experiments import EXPERIMENTS, ladder, t1_drift, t1_phase, t6_cap
 from sim.results import read_results, write_results
 from theory.util import UsageError
 
@@ -25,6 +29,33 @@ def test_code_fingerprint_is_per_experiment_and_follows_its_file(tmp_path, monke
     copy.write_text(open(t1_drift.__file__).read() + "\n# edited\n")
     monkeypatch.setattr(t1_drift, "__file__", str(copy))
     assert rp.code_fingerprint(t1_drift) != a
+
+
+def test_a_package_experiment_is_hashed_with_every_module_of_its_package(tmp_path):
+    """ladder is a package: a change in any of its modules must miss the cache."""
+    folder = Path(ladder.__file__).parent
+    on_disk = sorted(folder / f for f in os.listdir(folder) if f.endswith(".py"))
+    assert len(on_disk) > 1 and rp.experiment_sources(ladder) == on_disk
+    # a stand-in package in tmp_path: edit one submodule, then add one
+    pkg = tmp_path / "exp"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("SWEEP = 'exp'\n")
+    (pkg / "rows.py").write_text("X = 1\n")
+    exp = ModuleType("exp")
+    exp.__file__, exp.__path__ = str(pkg / "__init__.py"), [str(pkg)]
+    first = rp.code_fingerprint(exp)
+    assert rp.code_fingerprint(exp) == first
+    (pkg / "rows.py").write_text("X = 2\n")
+    second = rp.code_fingerprint(exp)
+    assert second != first
+    (pkg / "report.py").write_text("Y = 1\n")
+    assert rp.code_fingerprint(exp) not in (first, second)
+    # a plain module's neighbours are not its code
+    flat = ModuleType("flat")
+    flat.__file__ = str(pkg / "rows.py")
+    before = rp.code_fingerprint(flat)
+    (pkg / "report.py").write_text("Y = 2\n")
+    assert rp.code_fingerprint(flat) == before
 
 
 def test_plan_has_every_experiment_and_quick_is_smaller():
