@@ -72,7 +72,7 @@ def text_pt(text: str, pt: float, factor: float = 1.0) -> float:
 
 # Where TeX may break a cell's line: spaces, after a hyphen that follows a letter, and inside
 # code after the characters paper.mdtex gives an \allowbreak.
-_TEXT_BREAK = re.compile(r"(?<=[A-Za-z]-)")
+_TEXT_BREAK = re.compile(r"(?<=[A-Za-z0-9]-)")
 _CODE_BREAK = re.compile(r"(?<=[_./(,=\[])")
 
 
@@ -139,11 +139,17 @@ def _wrapped(natural: list[float], floor: list[float], wrap: list[bool], room: f
 
 
 def fit(
-    cols: list[list[str]], size: tuple[str, float, float], line_pt: float, *, force: bool = False
+    cols: list[list[str]],
+    size: tuple[str, float, float],
+    line_pt: float,
+    *,
+    min_wrap: float = 0.0,
+    force: bool = False,
 ) -> dict | None:
     """The layout of these columns at one size: unwrapped if they fit, else with their
-    breakable columns wrapped; None if even that does not fit (``force``: then the wrapped
-    columns at their floors, shrunk in proportion to fit; a piece may then stick out a little).
+    breakable columns wrapped, none narrower than its longest unbreakable piece nor than
+    ``min_wrap`` pt (or its natural width, if less); None if that does not fit (``force``: then
+    the wrapped columns at those floors, shrunk in proportion to fit; a piece may stick out).
 
     Returns:
       ``{"size": command, "widths": {column: pt} (the p-columns), "width_pt": estimate}``.
@@ -153,53 +159,64 @@ def fit(
     pad = 2.0 * TABCOLSEP_PT * (len(cols) - 1)
     if sum(natural) + pad <= line_pt:
         return dict(size=name, widths={}, width_pt=sum(natural) + pad)
-    floor = [
+    piece = [
         max((text_pt(w, pt, factor) for x in col for w in pieces(x)), default=0.0) + 1.0
         for col in cols
     ]
-    wrap = [floor[c] < natural[c] for c in range(len(cols))]  # breakable, and it gains
+    wrap = [piece[c] < natural[c] for c in range(len(cols))]  # breakable, and it gains
+    floor = [max(piece[c], min(natural[c], min_wrap)) for c in range(len(cols))]
     fixed = sum(n for c, n in enumerate(natural) if not wrap[c])
     room = line_pt - pad - fixed
     widths = _wrapped(natural, floor, wrap, room)
     if widths is None and force:
-        flex = sum(floor[c] for c in range(len(cols)) if wrap[c]) or 1.0
-        widths = {c: floor[c] * max(room, 0.0) / flex for c in range(len(cols)) if wrap[c]}
+        flex = sum(piece[c] for c in range(len(cols)) if wrap[c]) or 1.0
+        widths = {c: piece[c] * max(room, 0.0) / flex for c in range(len(cols)) if wrap[c]}
     if widths is None:
         return None
     return dict(size=name, widths=widths, width_pt=fixed + sum(widths.values()) + pad)
+
+
+# A wrapped column narrower than this share of the line (about 15 characters at 9 pt) reads
+# badly: a table that needs it is split instead (see plan).
+MIN_WRAP = 0.15
 
 
 def plan(table: list[list[str]], line_pt: float = LINE_PT) -> list[tuple[list[int], dict]]:
     """How to set a table (rows of cells, header first): a list of (columns, layout).
 
     The whole table at ``\\footnotesize`` or ``\\scriptsize`` if it fits there (unwrapped,
-    else wrapped); otherwise its columns in order, split into as few groups as fit at those
-    sizes, each a table of its own that repeats the first (key) column. ``\\tiny`` only for a
-    group of the key and one column that fits no other way (forced to the line if need be).
+    else wrapped with no wrapped column narrower than :data:`MIN_WRAP` of the line); otherwise
+    its columns in order, split into as few groups as fit so, each a table of its own that
+    repeats the first (key) column. A group of the key and one column that does not fit so
+    gets narrower wrapped columns, then ``\\tiny`` (forced to the line if need be).
     """
     ncol = max(len(r) for r in table)
     cols = [[r[c] if c < len(r) else "" for r in table] for c in range(ncol)]
-    readable = SIZES[:2]
 
-    def best(group: list[int]) -> dict | None:
+    def best(group: list[int], min_wrap: float) -> dict | None:
         sub = [cols[c] for c in group]
-        return next((lay for s in readable if (lay := fit(sub, s, line_pt))), None)
+        return next(
+            (lay for s in SIZES[:2] if (lay := fit(sub, s, line_pt, min_wrap=min_wrap))), None
+        )
 
-    whole = best(list(range(ncol)))
-    if whole is not None or ncol < 3:
-        return [(list(range(ncol)), whole or fit(cols, SIZES[-1], line_pt, force=True))]
+    def layout(group: list[int]) -> dict:
+        return (
+            best(group, MIN_WRAP * line_pt)
+            or best(group, 0.0)
+            or fit([cols[c] for c in group], SIZES[-1], line_pt, force=True)
+        )
+
+    everything = list(range(ncol))
+    if ncol < 3 or best(everything, MIN_WRAP * line_pt) is not None:
+        return [(everything, layout(everything))]
     groups, cur = [], [0]
     for c in range(1, ncol):
-        if len(cur) > 1 and best([*cur, c]) is None:
+        if len(cur) > 1 and best([*cur, c], MIN_WRAP * line_pt) is None:
             groups.append(cur)
             cur = [0]
         cur.append(c)
     groups.append(cur)
-    out = []
-    for g in groups:
-        lay = best(g) or fit([cols[c] for c in g], SIZES[-1], line_pt, force=True)
-        out.append((g, lay))
-    return out
+    return [(g, layout(g)) for g in groups]
 
 
 def _longtable(head: list[str], body: list[list[str]], aligns: list[str], lay: dict,

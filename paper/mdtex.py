@@ -143,7 +143,7 @@ def inline(text: str) -> str:
     text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
     # Double quotes to TeX quotes (inside code they were already kept).
     text = re.sub(r'"([^"]*)"', lambda m: keep("``") + m.group(1) + keep("''"), text)
-    text = text.replace("\\*", keep("*"))
+    text = text.replace("\\*", keep("*")).replace("\\|", keep(r"\textbar{}"))  # Markdown escapes
     text = _escape_text(text)
     text = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", text, flags=re.S)
     text = re.sub(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])", r"\\emph{\1}", text, flags=re.S)

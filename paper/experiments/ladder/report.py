@@ -11,10 +11,13 @@ from sim.results import Results
 
 
 def markdown(res: Results) -> str:
-    """ladder.md: per (student, task, rung) the three measures, theory's change, the simulated
-    change with its 95% interval and the DPO-loss trend; the calibration; the advice test."""
+    """ladder.md: the verifiers (per task and rung the three measures, and each student's
+    selection accuracy with its threshold), the outcomes (per student, task and rung theory's
+    change, the simulated change with its 95% interval and the DPO-loss trend), the calibration
+    and the advice test. Two narrow tables rather than one wide one, so both fit the page."""
     cs = cells(res)
     fit = attr_json(res, "fit")
+    students = attr_json(res, "students")
     R = int(res.attrs["R"])
     f, v = fit["fits"]["MMMU"], fit["fits"]["MMMU-verdict"]
     lines = [
@@ -22,24 +25,44 @@ def markdown(res: Results) -> str:
         "",
         f"Four verifier rungs x three task profiles (+ MMMU read as verdict accuracy) x two "
         f"students; uniform replay, n = 4 samples, K = 4 options, budget R = {R} rounds "
-        f"(fitted), {_seeds_text(res)}. Measures as a team computes them: "
-        "verdict accuracy alpha (chance 1/2), pair accuracy (a correct vs an incorrect answer "
-        "ordered right, chance 1/2) and selection accuracy (top-scored of 4 samples of the "
-        "student is correct, among questions with a correct sample; pooled over the student's "
-        "answer distributions) with its threshold (value at alpha = 1/2, T1). Theory: first-order "
-        "change over R (T1 at theta0 times R; the sign is the prediction, the size is first "
-        "order). Loss: mean DPO loss on trained pairs, first -> last quarter of the budget.",
+        f"(fitted), {_seeds_text(res)}.",
         "",
-        "| student | task | rung | kappa | alpha | pair | selection | threshold | side | "
-        "theory (pp) | simulated (pp) [95% CI] | DPO loss |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "**The verifiers.** Measures as a team computes them: verdict accuracy alpha (chance "
+        "1/2), pair accuracy (a correct vs an incorrect answer ordered right, chance 1/2) and "
+        "selection accuracy (top-scored of 4 samples of the student is correct, among questions "
+        "with a correct sample; pooled over the student's answer distributions, so it depends "
+        "on the student) with its threshold (its value at alpha = 1/2, T1); side: of the "
+        "threshold (alpha above or below 1/2). Both students are trained with the same "
+        "verifiers.",
+        "",
+        "| task | rung | kappa | alpha | pair | side | "
+        + " | ".join(f"{s}: selection / threshold" for s in students)
+        + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(students),
+    ]
+    for c in (c for c in cs if c["student"] == students[0]):
+        sel = []
+        for s in students:
+            o = cs[pick(cs, student=s, task=c["task"], rung=c["rung"])[0]]
+            sel.append(f"{o['selection']:.3f} / {o['threshold']:.3f}")
+        lines.append(
+            f"| {c['task']} | {c['rung']} | {c['kappa']:.2f} | {c['alpha']:.3f} | "
+            f"{c['a_pair']:.3f} | {c['side']} | " + " | ".join(sel) + " |"
+        )
+    lines += [
+        "",
+        "**The outcomes.** Theory: first-order change of held-out accuracy over R (T1 at theta0 "
+        "times R; the sign is the prediction, the size is first order). Simulated: the change at "
+        "R, seed mean with its 95% interval. Loss: mean DPO loss on trained pairs, first -> last "
+        "quarter of the budget.",
+        "",
+        "| student | task | rung | theory (pp) | simulated (pp) [95% CI] | DPO loss |",
+        "|---|---|---|---|---|---|",
     ]
     for c in cs:
         m, lo, hi = c["sim_pp"]
         lines.append(
-            f"| {c['student']} | {c['task']} | {c['rung']} | {c['kappa']:.2f} | "
-            f"{c['alpha']:.3f} | {c['a_pair']:.3f} | {c['selection']:.3f} | "
-            f"{c['threshold']:.3f} | {c['side']} | {c['theory_pp']:+.1f} | "
+            f"| {c['student']} | {c['task']} | {c['rung']} | {c['theory_pp']:+.1f} | "
             f"{m:+.1f} [{lo:+.1f}, {hi:+.1f}] | {c['loss_first']:.3f} -> {c['loss_last']:.3f} |"
         )
     lines += [
