@@ -1,7 +1,7 @@
 """The verifier ladder: per (rung, task, student) the simulated change against theory and the
 target-task rubric accuracy; the silent regression on MMMU; confidence inversion by reading.
 
-Reads sweep ``ladder`` (layout in paper/experiments/ladder.py): ``delta`` (cell, seed),
+Reads sweep ``ladder`` (layout in paper/experiments/ladder/): ``delta`` (cell, seed),
 ``heldout_acc`` (cell, seed, round), ``loss_trained`` (cell, seed, step), per-cell ``cell_task``,
 ``cell_rung``, ``cell_student``, ``cell_main``, ``capability``, ``alpha``, ``kappa``,
 ``selection``, ``threshold``, ``theory_change``; attrs ``tasks``, ``students``, ``R``.
