@@ -135,13 +135,32 @@ def test_write_appendices_and_cli(tmp_path, capsys):
     assert not (tmp_path / "x.tex").exists()
 
 
+def _compile_with_papers_preamble(tmp_path: Path, body: str) -> str:
+    """``body`` in a document with main.tex's own preamble; returns the log (asserts success)."""
+    preamble = (PAPER / "main.tex").read_text().split(r"\begin{document}")[0]
+    (tmp_path / "generated").mkdir(exist_ok=True)
+    (tmp_path / "generated" / "claims_macros.tex").write_text("")
+    (tmp_path / "doc.tex").write_text(preamble + "\\begin{document}\n" + body + "\\end{document}\n")
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return (tmp_path / "doc.log").read_text(errors="replace")
+
+
+def _overfull(log: str) -> list[float]:
+    wide = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
+    high = re.findall(r"Overfull \\vbox \(([\d.]+)pt too high\)", log)
+    return [float(w) for w in wide + high]
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_converted_sources_compile_with_the_papers_preamble(tmp_path):
     """main.tex's own preamble (its \\mddisplay) around model.md, theory.md and a stress test."""
-    main_tex = (PAPER / "main.tex").read_text()
-    preamble = main_tex.split(r"\begin{document}")[0]
-    (tmp_path / "generated").mkdir()
-    (tmp_path / "generated" / "claims_macros.tex").write_text("")
     stress = "\n".join(
         [
             '## Specials: 100% a_b & c # `code_with_long_name(arg=1, other="x")` ≥ α',
@@ -158,18 +177,8 @@ def test_converted_sources_compile_with_the_papers_preamble(tmp_path):
             stress,
         )
     )
-    (tmp_path / "doc.tex").write_text(preamble + "\\begin{document}\n" + body + "\\end{document}\n")
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    overfull = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
-    assert all(w <= 10.0 for w in overfull), overfull
+    log = _compile_with_papers_preamble(tmp_path, body)
+    assert all(w <= 10.0 for w in _overfull(log)), _overfull(log)
 
 
 def _tiny_pdf(path: Path) -> None:
@@ -262,31 +271,6 @@ def test_empirical_reports_in_the_output_folder_become_paper_inputs(tmp_path):
 
 
 # ---------------------------------------------------------------- tables ---------------------
-
-needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
-
-
-def _compile_with_papers_preamble(tmp_path: Path, body: str) -> str:
-    """``body`` in a document with main.tex's own preamble; returns the log (asserts success)."""
-    preamble = (PAPER / "main.tex").read_text().split(r"\begin{document}")[0]
-    (tmp_path / "generated").mkdir(exist_ok=True)
-    (tmp_path / "generated" / "claims_macros.tex").write_text("")
-    (tmp_path / "doc.tex").write_text(preamble + "\\begin{document}\n" + body + "\\end{document}\n")
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return (tmp_path / "doc.log").read_text(errors="replace")
-
-
-def _overfull(log: str) -> list[float]:
-    wide = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
-    high = re.findall(r"Overfull \\vbox \(([\d.]+)pt too high\)", log)
-    return [float(w) for w in wide + high]
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:

@@ -18,28 +18,21 @@ def attr_json(res: Results, key: str) -> Any:
 
 
 def cells(res: Results) -> list[dict[str, Any]]:
-    """One dict per cell: labels, the three measures, theory's side and change, the simulated
-    change at R with its 95% interval (pp), and the DPO-loss trend (last minus first window)."""
-    tasks, students = attr_json(res, "tasks"), attr_json(res, "students")
+    """One dict per cell: its :func:`labels`, capability, kappa, pair accuracy, theory's side
+    and change, the simulated change at R with its 95% interval (pp), and the DPO-loss trend
+    (last minus first window)."""
     out = []
-    for i in range(len(res.coords["cell"])):
+    for i, lab in enumerate(labels(res)):
         m, lo, hi, _ = mean_ci(100.0 * res["delta"][i], axis=0)
         w = res["loss_windows"][i]
         lm, llo, lhi, _ = mean_ci(w[:, -1] - w[:, 0], axis=0)
-        sel, thr = float(res["selection"][i]), float(res["threshold"][i])
         out.append(
             dict(
-                task=tasks[int(res["cell_task"][i])],
-                rung=int(res["cell_rung"][i]) + 1,
-                student=students[int(res["cell_student"][i])],
-                main=bool(res["cell_main"][i]),
+                lab,
                 capability=float(res["capability"][i]),
-                alpha=float(res["alpha"][i]),
                 kappa=float(res["kappa"][i]),
                 a_pair=float(res["a_pair"][i]),
-                selection=sel,
-                threshold=thr,
-                side="above" if res["alpha"][i] > 0.5 else "below",
+                side="above" if lab["alpha"] > 0.5 else "below",
                 theory_pp=100.0 * float(res["theory_change"][i]),
                 sim_pp=(float(m), float(lo), float(hi)),
                 loss_first=float(w[:, 0].mean()),
