@@ -342,10 +342,7 @@ def equivalent_alpha(
                 f"at kappa = 0 {_describe(st)} is {chance:.4g} for every alpha, not {value:.4g}"
             )
         if not lo - _AT_TOL <= value <= hi + _AT_TOL:
-            raise ValueError(
-                f"{_describe(st)} {value:.4g} is outside [{lo:.4g}, {hi:.4g}], "
-                f"what it can be at kappa = {kappa:g}"
-            )
+            raise _outside(st, value, (lo, hi), f"at kappa = {kappa:g}")
         return float(_alpha_at(st, value, np.array([float(kappa)]))[0])
     if abs(value - chance) <= _AT_TOL:
         return 0.0, 1.0  # kappa = 0 allows every alpha
@@ -353,10 +350,8 @@ def equivalent_alpha(
     alpha = _alpha_at(st, value, ks)
     ok = ~np.isnan(alpha)
     if not ok.any():
-        lo, hi = measure_range(measure, n=n, K=K, p_correct=p_correct)
-        raise ValueError(
-            f"{_describe(st)} {value:.4g} is outside [{lo:.4g}, {hi:.4g}], "
-            "what it can be for any verifier"
+        raise _outside(
+            st, value, measure_range(measure, n=n, K=K, p_correct=p_correct), "for any verifier"
         )
     lo_a, hi_a = float(np.min(alpha[ok])), float(np.max(alpha[ok]))
     lo_a, hi_a = _refine(st, value, ks, alpha, lo_a, hi_a)
@@ -367,6 +362,14 @@ def equivalent_alpha(
     else:
         lo_a = 0.0
     return lo_a, hi_a
+
+
+def _outside(st: dict[str, Any], value: float, rng: tuple[float, float], where: str) -> ValueError:
+    """The one-line error for a measured value the measure cannot take ``where``."""
+    return ValueError(
+        f"{_describe(st)} {value:.4g} is outside [{rng[0]:.4g}, {rng[1]:.4g}], "
+        f"what it can be {where}"
+    )
 
 
 def _refine(
@@ -431,10 +434,11 @@ def read_rubric_accuracy(
     ``equivalent_alpha`` (float, or ``[lo, hi]``) and a one-line ``reading``.
     """
     st = _setting(measure, n, K, p_correct)
-    alpha = equivalent_alpha(value, measure, n=n, K=K, p_correct=p_correct, kappa=kappa)
-    thr = measure_threshold(measure, n=n, K=K, p_correct=p_correct, kappa=kappa)
-    rng = measure_range(measure, n=n, K=K, p_correct=p_correct, kappa=kappa)
-    sd = side(value, measure, n=n, K=K, p_correct=p_correct, kappa=kappa)
+    setting = dict(n=n, K=K, p_correct=p_correct)
+    alpha = equivalent_alpha(value, measure, **setting, kappa=kappa)
+    thr = measure_threshold(measure, **setting, kappa=kappa)
+    rng = measure_range(measure, **setting, kappa=kappa)
+    sd = side(value, measure, **setting, kappa=kappa)
     thr_s = f"{thr:.4g}" if kappa is not None else f"{thr[0]:.4g}-{thr[1]:.4g}"
     alpha_s = f"{alpha:.4g}" if kappa is not None else f"[{alpha[0]:.4g}, {alpha[1]:.4g}]"
     words = {
@@ -452,7 +456,7 @@ def read_rubric_accuracy(
         "kappa": None if kappa is None else float(kappa),
         "side": sd,
         "threshold": thr if kappa is not None else list(thr),
-        "random_scorer": random_scorer_level(measure, n=n, K=K, p_correct=p_correct),
+        "random_scorer": random_scorer_level(measure, **setting),
         "range": list(rng),
         "equivalent_alpha": alpha if kappa is not None else list(alpha),
         "reading": (
