@@ -1,18 +1,19 @@
 """Markdown pipe tables to LaTeX that fit the paper's text width (used by paper.mdtex).
 
-A table is set as a booktabs ``longtable`` (it may break across pages). Its width is estimated
-in points from the characters of its cells, with per-character widths of the paper's font
-(Latin Modern, main.tex: 11pt article, 1in margins on letter paper, text width 469.75 pt) and
-the column padding; the layout is the first of these that fits:
+A table is set as booktabs ``longtable`` (it may break across pages). Its width is estimated
+in points from its cells' characters, with the widths of the paper's font (Latin Modern in
+main.tex: 11pt article, 1in margins on letter paper, text width 469.75 pt; widths read from the
+fonts' TFM files; tests/paper/test_tex_mdtex.py checks the estimate against TeX's own widths)
+and the column padding. The layout (:func:`plan`) is the first of:
 
-1. every column at its natural width, at ``\\footnotesize`` (9 pt), then ``\\scriptsize``
-   (8 pt), then ``\\tiny`` (6 pt), each size first without and then with wrapping: the columns
-   with several words become paragraph (``p``) columns that share what the others leave, in
-   proportion to their natural widths and none narrower than its longest word;
-2. if nothing fits even at ``\\tiny``, a ``tabular`` scaled to the line width
-   (``\\resizebox``; it cannot break across pages).
-
-A table this wide is better written as two narrower tables (the ladder's report does so).
+1. the whole table at ``\\footnotesize`` (9 pt), then ``\\scriptsize`` (8 pt): unwrapped, or
+   with its breakable columns as paragraph (``p``) columns that share what the others leave in
+   proportion to their natural widths, none narrower than its longest unbreakable piece nor
+   than :data:`MIN_WRAP` of the line;
+2. its columns in order, split into as few narrower tables as fit so, each repeating the first
+   (key) column: a table of ten columns with long statements (claims.md) reads better as two
+   tables than shrunk to ``\\tiny``; ``\\tiny`` only as a last resort for a key and one
+   column.
 """
 
 from __future__ import annotations
@@ -219,8 +220,15 @@ def plan(table: list[list[str]], line_pt: float = LINE_PT) -> list[tuple[list[in
     return [(g, layout(g)) for g in groups]
 
 
-def _longtable(head: list[str], body: list[list[str]], aligns: list[str], lay: dict,
-               line_pt: float, cell: Callable[[str], str]) -> list[str]:  # fmt: skip
+def _longtable(
+    head: list[str],
+    body: list[list[str]],
+    aligns: list[str],
+    lay: dict,
+    line_pt: float,
+    cell: Callable[[str], str],
+) -> list[str]:
+    """One ``longtable`` of these columns in a :func:`fit` layout."""
     spec = list(aligns)
     for c, w in lay["widths"].items():
         # \hspace{0pt}: the cell's first word may be hyphenated too

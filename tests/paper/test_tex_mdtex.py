@@ -41,6 +41,12 @@ def test_text_specials_are_escaped_outside_math():
     assert r"\{g\}" in out and r"\textbackslash{}" in out
 
 
+def test_markdown_escaped_bar_and_star_print_as_themselves():
+    # claims.md writes |mean| as \|mean\| (table-safe); in a list item it is text too
+    out = inline(r"Bonferroni: \|mean\| < 0.02, \*")
+    assert out == r"Bonferroni: \textbar{}mean\textbar{} < 0.02, *"
+
+
 def test_emphasis_and_bold_but_not_inside_math_or_code():
     out = inline(r"**Lemma ($n=2$).** *Proof.* $a*b*c$ `x*y*z`")
     assert out.startswith(r"\textbf{Lemma ($n=2$).}")
