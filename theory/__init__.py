@@ -11,6 +11,11 @@ nothing of ours outside theory, and neither jax nor sympy at import time. Import
 ``from theory import X``.
 """
 
+from theory.gated_longrun import (
+    gate_weights_from_progress,
+    gated_damage_prediction,
+    gated_mean_field_run,
+)
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS, check_gate, check_progress
 from theory.l0_pairs import (
     BERNSTEIN_MAX_N,
@@ -122,6 +127,9 @@ from theory.t6_budget import (
 from theory.util import UsageError, check_int, check_range
 
 __all__ = [
+    "gate_weights_from_progress",
+    "gated_damage_prediction",
+    "gated_mean_field_run",
     "BERNSTEIN_MAX_N",
     "N_MAX",
     "GATES",
