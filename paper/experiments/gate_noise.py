@@ -172,8 +172,9 @@ def _oscillation(res: Results, meta: dict, pilot: Results | None) -> Claim:
         f"paired by seed, proportional minus uniform; uniform's own autocorrelation at lag "
         f"{lag}: {acf_u:.2g}; the seed-mean proportional path's first trough: round {t_min} "
         f"({100 * mean_p[t_min]:.3g} pp; theory's mean field: round {th['trough_round']}, "
-        f"{100 * th['trough_depth']:.3g} pp, so theory's period is longer than the "
-        f"simulator's); N_eff of P: measured "
+        f"{100 * th['trough_depth']:.3g} pp, so theory's period is "
+        f"{'longer' if th['trough_round'] > t_min else 'not longer'} than the simulator's); "
+        f"N_eff of P: measured "
         f"{ci_text(*_mci(ne[:, 1:].mean(1)))}, theory {th['n_eff_dist']:.3g}"
     )
     return powered_row(

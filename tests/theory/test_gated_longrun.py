@@ -1,0 +1,68 @@
+"""T5-gated (theory/gated_longrun.py): checks against a second implementation, the simulator's
+gate code and T2's closed form (never against itself)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import replay
+from theory import gate_amplification, gate_weights_from_progress, gated_mean_field_run
+from theory.longrun import mean_field_run
+
+
+def test_T5_gated_rank_and_proportional_weights_equal_the_simulators_gate_code():
+    rng = np.random.default_rng(4)
+    S = rng.standard_normal(64)
+    got = gate_weights_from_progress(S, "rank", temperature=0.7, staleness=0.0)
+    want = np.asarray(replay.rank_weights(S, 0.7))
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    prop = gate_weights_from_progress(S, "proportional")
+    np.testing.assert_allclose(prop, np.maximum(S, 0) / np.maximum(S, 0).sum(), rtol=1e-12)
+    assert np.allclose(gate_weights_from_progress(-np.abs(S), "proportional"), 1 / 64)
+
+
+def test_T5_gated_rank_weights_effective_size_closed_form():
+    N, rho = 128, 0.1
+    H = sum(1 / r for r in range(1, N + 1))
+    want = 1 / sum(((1 - rho) / (r * H) + rho / N) ** 2 for r in range(1, N + 1))
+    w = gate_weights_from_progress(np.linspace(1, 0, N), "rank", staleness=rho)
+    assert math.isclose(1 / (w**2).sum(), want, rel_tol=1e-12) and 21 < want < 22
+
+
+def test_T5_gated_uniform_competence_agrees_with_T1_long_recursion():
+    """Uniform replay: the gated recursion's final competence equals theory.longrun's (another
+    implementation, other disorder draws) within 4 combined standard errors."""
+    a, k, R = 0.23, 3.0, 60
+    mine = gated_mean_field_run(a, k, "uniform", rounds=R, draws=16, seed=5)["c"][:, -1]
+    other = mean_field_run([a], k, rounds=R, draws=8, seed=6, noise_feedback=False)["c"][0]
+    other = other.reshape(8, 2).mean(1)  # antithetic pairs are the units
+    se = math.hypot(mine.std(ddof=1) / 4, other.std(ddof=1) / math.sqrt(8))
+    assert abs(mine.mean() - other.mean()) < 4 * se + 1e-9
+
+
+def test_T5_gated_first_round_is_uniform_for_every_gate():
+    runs = {g: gated_mean_field_run(0.23, 3.0, g, rounds=3, draws=2) for g in ("uniform", "rank")}
+    assert np.allclose(runs["rank"]["frac_wrong"][:, 0], runs["uniform"]["frac_wrong"][:, 0])
+    assert not np.allclose(runs["rank"]["frac_wrong"][:, 1], runs["uniform"]["frac_wrong"][:, 1])
+
+
+def test_T2_proportional_amplification_at_theta0_matches_T2_closed_form():
+    """Round 2 of the proportional gate (weights from one round of expected progress, near
+    theta0): (a_gated - 1/2) / (a_uniform - 1/2) within 5% of T2's 1 / (alpha^2 + (1-alpha)^2)
+    (self-dominated closed form; the default student's cross-term is the difference)."""
+    a = 0.23
+    out = {
+        g: gated_mean_field_run(a, 3.0, g, rounds=2, draws=8) for g in ("uniform", "proportional")
+    }
+
+    def share(r):
+        return r["frac_right"][:, 1].sum() / (r["frac_right"][:, 1] + r["frac_wrong"][:, 1]).sum()
+
+    amp = (share(out["proportional"]) - 0.5) / (share(out["uniform"]) - 0.5)
+    assert amp == pytest.approx(float(gate_amplification(a, 3.0, "proportional")), rel=0.05)
+
+
+def test_T5_gated_bad_gate_is_refused():
+    with pytest.raises(ValueError, match="gate must be one of"):
+        gated_mean_field_run(0.2, 1.0, "margin", rounds=2, draws=1)
