@@ -89,6 +89,8 @@ def gated_mean_field_run(
     lam: float = GATE_DEFAULTS["lam"],
     draws: int = 8,
     seed: int = 0,
+    pairs: str = "expected",
+    batch: int | None = None,
 ) -> dict[str, np.ndarray]:
     """The gated mean-field recursion (module docstring); per disorder draw and round.
 
@@ -106,9 +108,14 @@ def gated_mean_field_run(
     rounds = check_int("rounds", rounds, 1, 1000)
     N = check_int("N", N, 8, 1024)
     draws = check_int("draws", draws, 1, 256)
+    if pairs not in ("expected", "sampled"):
+        raise ValueError(f"pairs must be 'expected' or 'sampled', got {pairs!r}")
+    if batch is not None:
+        batch = check_int("batch", batch, 1, 4096)
     spec = get_student(student)
     K, d, mu, s, b = spec.K, spec.d_s, float(spec.mu), float(spec.s), float(spec.b)
     rng = np.random.default_rng(seed)
+    brng = np.random.default_rng([seed, 1])
     xi = rng.standard_normal((draws, N, K, d))
     U = rng.random((draws, N, K))
     correct = (np.arange(K) == 0).astype(float)
@@ -133,21 +140,30 @@ def gated_mean_field_run(
         pi /= pi.sum(-1, keepdims=True)
         g = _ascent(lg - l0, pi, Pu, iu, beta)  # (draws, N, K) expected ascent, logit space
         mu_sh = np.einsum("xnk,xnkd->xnd", g, phi)
+        if pairs == "sampled":  # one pair per prompt from the exact n = 2 law
+            gs, valid = _sample_pairs(brng, lg - l0, pi, Pw, beta)
+        else:
+            gs, valid = g, None
         if prev is not None:
             g0, step0, w0 = prev
-            prog = eta * (s**2 * w0 * (g * g0).sum(-1) + np.einsum("xnd,xd->xn", mu_sh, step0))
-            q = 1.0 - (pi**2).sum(-1)
-            S = S + lam * (prog - q * S)
+            sh = np.einsum("xnk,xnkd->xnd", gs, phi)
+            prog = eta * (s**2 * w0 * (gs * g0).sum(-1) + np.einsum("xnd,xd->xn", sh, step0))
+            if valid is None:
+                S = S + lam * (prog - (1.0 - (pi**2).sum(-1)) * S)
+            else:
+                S = S + lam * valid * (prog - S)
             w = gate_weights_from_progress(S, gate)
         right = (2.0 * pi[..., :1] * pi[..., 1:] * Pw[..., 0, 1:]).sum(-1)
         wrong = (2.0 * pi[..., :1] * pi[..., 1:] * Pw[..., 1:, 0]).sum(-1)
         fr.append((w * right).sum(-1))
         fw.append((w * wrong).sum(-1))
         ne.append(1.0 / (w * w).sum(-1))
-        step = (w[..., None] * mu_sh).sum(1)
+        wr = w if batch is None else _batch_weights(brng, w, batch)
+        gt = gs if pairs == "sampled" else g
+        step = (wr[..., None] * np.einsum("xnk,xnkd->xnd", gt, phi)).sum(1)
         theta = theta + eta * step
-        tab = tab + eta * w[..., None] * s * g
-        prev = (g, step, w)
+        tab = tab + eta * wr[..., None] * s * gt
+        prev = (gs, step, wr)
         c_t.append(theta[:, 0].copy())
         r_t.append((theta[:, 1:] ** 2).sum(-1))
     c_t, r_t = np.stack(c_t, 1), np.stack(r_t, 1)
@@ -160,6 +176,35 @@ def gated_mean_field_run(
         "frac_wrong": np.stack(fw, 1),
         "n_eff_dist": np.stack(ne, 1),
     }
+
+
+def _sample_pairs(rng, delta, pi, Pw, beta):
+    """One pair per prompt: logit-space ascent beta sigmoid(-h)(e_w - e_l) and non-void mask.
+
+    Ordered outcome (w, l), w != l, with probability 2 pi_w pi_l P_wl; void (w = l) pi_w^2.
+    """
+    K = pi.shape[-1]
+    prob = 2.0 * pi[..., :, None] * pi[..., None, :] * Pw
+    idx = np.arange(K)
+    prob[..., idx, idx] = pi**2
+    cdf = np.cumsum(prob.reshape(*pi.shape[:-1], K * K), -1)
+    u = rng.random(pi.shape[:-1])[..., None] * cdf[..., -1:]
+    k = np.minimum((u > cdf).sum(-1), K * K - 1)
+    wi, li = k // K, k % K
+    dw = np.take_along_axis(delta, wi[..., None], -1)[..., 0]
+    dl = np.take_along_axis(delta, li[..., None], -1)[..., 0]
+    amp = beta / (1.0 + np.exp(beta * beta * (dw - dl)))
+    valid = (wi != li).astype(float)
+    e = np.eye(K)
+    return (amp * valid)[..., None] * (e[wi] - e[li]), valid
+
+
+def _batch_weights(rng: np.random.Generator, w: np.ndarray, B: int) -> np.ndarray:
+    """Realised batch weights count / B of a batch of B drawn i.i.d. from each row of ``w``."""
+    out = np.empty_like(w)
+    for i in range(w.shape[0]):
+        out[i] = rng.multinomial(B, w[i] / w[i].sum()) / B
+    return out
 
 
 def _first_trough(path: np.ndarray) -> tuple[int, float]:
