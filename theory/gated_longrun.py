@@ -139,7 +139,6 @@ def gated_mean_field_run(
         pi = np.exp(lg - lg.max(-1, keepdims=True))
         pi /= pi.sum(-1, keepdims=True)
         g = _ascent(lg - l0, pi, Pu, iu, beta)  # (draws, N, K) expected ascent, logit space
-        mu_sh = np.einsum("xnk,xnkd->xnd", g, phi)
         if pairs == "sampled":  # one pair per prompt from the exact n = 2 law
             gs, valid = _sample_pairs(brng, lg - l0, pi, Pw, beta)
         else:
