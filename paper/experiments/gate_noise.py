@@ -32,6 +32,7 @@ Pre-registered (pilot seeds 10000.. only):
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -66,47 +67,68 @@ def spec(quick: bool) -> dict:
     )
 
 
-def run(p: dict, bar: common.Bar) -> common.Payload:
-    """The point under every gate for every student, and theory's predictions."""
-    seeds = common.seed_range(p["seeds"])
-    pts = {"alpha": [p["alpha"]], "kappa": [p["kappa"]]}
-    trajs = []
-    for st in p["students"]:
-        per = []
-        for g in p["gates"]:
-            cfg = common.base_config(st, gate=g, rounds=p["rounds"])
-            t = common.grid(cfg, pts, seeds, bar, f"gate noise {st} {g}")
-            per.append(type(t)(*(np.asarray(x)[0] for x in t)))
-        trajs.append(common.stack(per))
-    coords = {
-        "student": np.arange(len(p["students"])),
-        "gate": np.arange(len(p["gates"])),
-        "seed": np.array(seeds),
-    }
-    coords.update(common.round_coords(p["rounds"]))
-    data = common.trajectory_data(common.stack(trajs), ("student", "gate", "seed"), fields=FIELDS)
+def _gates(p: dict, student: str) -> list[str]:
+    """Gates simulated for ``student``: all for the default student, uniform and rank for the
+    others (the proportional gate's oscillation row uses the default student only)."""
+    return p["gates"] if student == "default" else [g for g in p["gates"] if g != "proportional"]
+
+
+@functools.lru_cache(maxsize=4)
+def _predictions(alpha: float, kappa: float, students: tuple, rounds: int, B: int) -> tuple:
+    """Theory's predictions per student (cached: pilot and confirmation share them)."""
     th: dict = {}
     paths: dict = {}
-    for st in p["students"]:
+    for st in students:
         th[st] = {}
         for key, gate, kw in (
-            ("rank", "rank", dict(pairs="sampled", batch=p["B"])),
-            ("proportional", "proportional", dict(pairs="sampled", batch=p["B"])),
+            ("rank", "rank", dict(pairs="sampled", batch=B)),
+            ("proportional", "proportional", dict(pairs="sampled", batch=B)),
             ("rank_expected", "rank", dict(pairs="expected")),
         ):
+            if key == "proportional" and st != "default":
+                continue
             pred = theory.gated_damage_prediction(
-                p["alpha"], p["kappa"], gate, student=st, rounds=p["rounds"], draws=16, **kw
+                alpha, kappa, gate, student=st, rounds=rounds, draws=16, **kw
             )
             th[st][key] = {k: v for k, v in pred.items() if not k.startswith("path")}
-            paths.setdefault(key, []).append(pred["path_gate"])
+            paths.setdefault(key, {})[st] = pred["path_gate"]
             if key == "rank":
-                paths.setdefault("uniform", []).append(pred["path_uniform"])
-    for key, v in paths.items():
-        data[f"theory_path_{key}"] = (("student", "round"), np.stack(v))
+                paths.setdefault("uniform", {})[st] = pred["path_uniform"]
+    return json.dumps(th), paths
+
+
+def run(p: dict, bar: common.Bar) -> common.Payload:
+    """The point under every gate for every student, and theory's predictions.
+
+    Seeds are padded to ``max_seeds`` (repeating the last) so that the pilot and the
+    confirmation compile one program per configuration; the padding is dropped."""
+    seeds = common.seed_range(p["seeds"])
+    padded = seeds + [seeds[-1]] * max(int(p["max_seeds"]) - len(seeds), 0)
+    pts = {"alpha": [p["alpha"]], "kappa": [p["kappa"]]}
+    G, S, R = len(p["gates"]), len(seeds), int(p["rounds"])
+    out = {f: np.full((len(p["students"]), G, S, R + (f == "heldout_acc")), np.nan) for f in FIELDS}
+    for i, st in enumerate(p["students"]):
+        for g in _gates(p, st):
+            cfg = common.base_config(st, gate=g, rounds=R)
+            t = common.grid(cfg, pts, padded, bar, f"gate noise {st} {g}")
+            for f in FIELDS:
+                out[f][i, p["gates"].index(g)] = np.asarray(getattr(t, f))[0, :S]
+    coords = {
+        "student": np.arange(len(p["students"])),
+        "gate": np.arange(G),
+        "seed": np.array(seeds),
+    }
+    coords.update(common.round_coords(R))
+    dims = ("student", "gate", "seed")
+    data = {f: ((*dims, "round" if f == "heldout_acc" else "step"), out[f]) for f in FIELDS}
+    th, paths = _predictions(p["alpha"], p["kappa"], tuple(p["students"]), R, int(p["B"]))
+    for key, per in paths.items():
+        v = np.stack([per.get(st, np.full(R + 1, np.nan)) for st in p["students"]])
+        data[f"theory_path_{key}"] = (("student", "round"), v)
     attrs = {
         "gate_names": json.dumps(p["gates"]),
         "student_names": json.dumps(p["students"]),
-        "theory": json.dumps(th),
+        "theory": th,
         "lag": p["lag"],
     }
     return coords, data, attrs

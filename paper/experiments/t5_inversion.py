@@ -243,7 +243,10 @@ def _amplification(res: Results, meta: dict, pilot: Results | None, gate: str = 
         AMPLIFICATION_TEST,
         d,
         theory=None,
-        theory_text="sign: gate amplification > 1 (T2) raises mean damage",
+        theory_text=(
+            "sign: first-order gate amplification > 1 (T2) raises mean damage (fails over a run; "
+            "why: rows T5-gated, T5-gated-expected-pairs)"
+        ),
         detail=detail,
         meta=meta,
     )
