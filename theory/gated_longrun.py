@@ -192,7 +192,7 @@ def _sample_pairs(rng, delta, pi, Pw, beta):
     wi, li = k // K, k % K
     dw = np.take_along_axis(delta, wi[..., None], -1)[..., 0]
     dl = np.take_along_axis(delta, li[..., None], -1)[..., 0]
-    amp = beta / (1.0 + np.exp(beta * beta * (dw - dl)))
+    amp = beta / (1.0 + np.exp(beta * (dw - dl)))
     valid = (wi != li).astype(float)
     e = np.eye(K)
     return (amp * valid)[..., None] * (e[wi] - e[li]), valid

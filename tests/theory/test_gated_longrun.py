@@ -5,10 +5,12 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from sim import replay
 from theory import gate_amplification, gate_weights_from_progress, gated_mean_field_run
-from theory.longrun import mean_field_run
+from theory.gated_longrun import _sample_pairs
+from theory.longrun import expected_ascent, mean_field_run
 
 
 def test_T5_gated_rank_and_proportional_weights_equal_the_simulators_gate_code():
@@ -66,3 +68,23 @@ def test_T2_proportional_amplification_at_theta0_matches_T2_closed_form():
 def test_T5_gated_bad_gate_is_refused():
     with pytest.raises(ValueError, match="gate must be one of"):
         gated_mean_field_run(0.2, 1.0, "margin", rounds=2, draws=1)
+
+
+def test_T5_gated_sampled_pairs_average_to_the_exact_expected_ascent():
+    """The reduced model's pair sampler (exact n = 2 law) averages to theory.longrun's expected
+    ascent (closed form, another implementation) within 4 standard errors per coordinate."""
+    rng = np.random.default_rng(2)
+    K, M = 4, 200_000
+    logits = rng.standard_normal(K)
+    delta = 0.7 * rng.standard_normal(K)
+    v = np.array([1.0, 0.0, 1.0, 0.0])
+    kappa = 0.8
+    pi = np.exp(logits) / np.exp(logits).sum()
+    Pw = norm.cdf(np.sqrt(2) * kappa * (v[:, None] - v[None, :]))
+    g, valid = _sample_pairs(
+        rng, np.broadcast_to(delta, (M, K)), np.broadcast_to(pi, (M, K)), Pw, 1.5
+    )
+    want = expected_ascent(delta, logits, v, kappa, beta=1.5)
+    se = g.std(0, ddof=1) / np.sqrt(M)
+    assert np.all(np.abs(g.mean(0) - want) < 4 * se)
+    assert abs(1 - valid.mean() - (pi**2).sum()) < 4 * np.sqrt((pi**2).sum() / M)
