@@ -1,32 +1,30 @@
-"""T5-gated / T2b-oscillation: the long-run mean field of progress-gated replay.
+"""T5-gated / T2b-oscillation: why a progress gate lowers mean damage, and why it oscillates.
 
 THEORY.md's T5 says a gate multiplies the sub-threshold damage rate by its amplification (T2,
-first order at theta0). Over a run the gate reads *loss progress*, and the model's progress of
-prompt x is (first order, model.md) ``P_x = eta <mu_x, dtheta>`` with, in logit space,
-``mu_x = E G_x`` carrying each ordered pair's DPO factor sigmoid(-h). Below threshold (alpha <
-1/2) the consensus update at theta0 pushes the shared block toward the (mostly wrong) verdict
-patterns, so the gate first favours the prompts whose pairs agree with it (amplification, T2).
-Fitting then saturates those wrong-oriented pairs (h > 0, sigmoid(-h) < 1/2) while the
-right-oriented pairs, which the fitted student now violates, keep sigmoid(-h) > 1/2: their
-||mu_x|| and their progress grow relative to the fitted ones and the gate's preference turns
-toward the right-oriented pairs. That reversal is a delayed negative feedback (fit, saturate,
-switch), so the gated path overshoots, recovers and oscillates, and its mean damage over a run
-can be *lower* than uniform replay's although its first rounds are amplified.
+first order at theta0). Over a run the simulator shows the opposite for the mean (paper/theory.md,
+T5-gated): amplified first rounds, then a turn and a lower mean damage. Two models, both
+``theory.longrun``'s machinery (features and frozen verdicts drawn, held-out accuracy through
+(c, r), n = 2 exact pair law) with a gate's replay distribution in place of 1/N:
 
-:func:`gated_mean_field_run` is ``theory.longrun``'s deterministic-equivalent recursion (the
-realised pair and batch replaced by expectations, quenched disorder drawn) with the replay
-weights of a gate in place of 1/N: the EMA ``S_x <- S_x + lam (P_x - q_x S_x)`` of the expected
-progress (q_x = P(non-void pair); void pairs leave S unchanged), ``P_x = eta [s^2 w_x(t-1)
-<g_x(t), g_x(t-1)> + <mu^sh_x(t), dtheta_sh(t-1) / eta>]`` (tabular self-term plus shared term),
-and the gate's weights from S (model.md): ``proportional`` ``max(S, 0)``, ``rank``
-``(1 - rho) h / sum h + rho / N`` with ``h = (1/rank)^(1/T)`` (the staleness part replaced by
-its uniform mean). Round 1 is uniform, as in the model.
+* ``pairs="expected"`` (v1, the deterministic-equivalent mean field): each prompt's pair is its
+  expectation; the gate's smoothed progress is the EMA ``S_x <- S_x + lam (P_x - q_x S_x)`` of
+  the first-order expected loss progress ``P_x = eta [s^2 w_x(t-1) <g_x(t), g_x(t-1)> +
+  <mu^sh_x(t), dtheta_sh(t-1) / eta>]`` (q_x = P(non-void pair)). The gate can only prefer
+  *prompts*. It shows the turn (fitted wrong pairs have sigmoid(-h) < 1/2, violated right pairs
+  > 1/2), but late, and misses most of the effect (row T5-gated-expected-pairs fails).
+* ``pairs="sampled"`` with ``batch=B`` (v2, a reduced stochastic model): each prompt's pair is
+  drawn from the exact n = 2 law, its progress is read by the gate and the *same* pair is
+  trained on (model.md's order), the batch is drawn. The gate now picks *pairs*: at the moment
+  it occurs, the right-oriented pair the fitted student violates has the largest progress
+  (its own DPO factor sigmoid(-h) is large), so the gate turns to it early. This carries the
+  effect (row T5-gated, pre-registered on the second student) and the oscillation.
 
-Neglected (not in the error term, stated): the noise of the progress signal (its SNR is about
-0.3, ``theory.progress_snr_model``), which makes the real gate's ranking partly random, less
-persistent and less concentrated on the prompts the mean field ranks first; the sampling noise
-of the shared block (T1-long's noise terms). The error term is the disorder Monte Carlo only.
-"""
+Gate weights from S (model.md): ``proportional`` ``max(S, 0)``, ``rank`` ``(1 - rho) h / sum h +
+rho / N`` with ``h = (1/rank)^(1/T)`` (the staleness part replaced by its uniform mean). Round 1 is
+uniform, as in the model. Error term (``gated_damage_prediction``): the Monte Carlo standard error
+over draws (disorder and, for v2, sampling). Not modelled: score sampling (replaced by the exact
+pair law), the noise of the shared block's effect on held-out accuracy beyond (c, r).
+
 
 from __future__ import annotations
 
