@@ -3,7 +3,8 @@
 One module per claim, named by it: ``l0_pairs`` (L0), ``t1_drift`` (T1, M), ``t2_progress``
 (T2), ``t2b_variance`` (T2b), ``t3_mismatch`` (T3), ``t4_silent`` (T4), ``t5_inversion`` (T5),
 ``t6_budget`` (T6), ``gated_longrun`` (T5-gated: the gated long-run mean field and reduced
-model, why a gate lowers mean damage and oscillates); ``gates`` (the one list of gates, progress signals and their defaults),
+model, why a gate lowers mean damage and oscillates); ``gates`` (the one list of gates,
+progress signals and their defaults),
 ``l0_selection`` (L0-sel, selection accuracy), ``measures`` (rubric accuracy in the measure a
 team computes: verdict, pair, selection; its threshold and equivalent alpha), ``student``
 (StudentSpec, the named students, the theta0 sampler), ``predict`` (the one verdict

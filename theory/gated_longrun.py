@@ -24,7 +24,7 @@ rho / N`` with ``h = (1/rank)^(1/T)`` (the staleness part replaced by its unifor
 uniform, as in the model. Error term (``gated_damage_prediction``): the Monte Carlo standard error
 over draws (disorder and, for v2, sampling). Not modelled: score sampling (replaced by the exact
 pair law), the noise of the shared block's effect on held-out accuracy beyond (c, r).
-
+"""
 
 from __future__ import annotations
 
