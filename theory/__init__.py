@@ -2,7 +2,9 @@
 
 One module per claim, named by it: ``l0_pairs`` (L0), ``t1_drift`` (T1, M), ``t2_progress``
 (T2), ``t2b_variance`` (T2b), ``t3_mismatch`` (T3), ``t4_silent`` (T4), ``t5_inversion`` (T5),
-``t6_budget`` (T6); ``gates`` (the one list of gates, progress signals and their defaults),
+``t6_budget`` (T6), ``gated_longrun`` (T5-gated: the gated long-run mean field and reduced
+model, why a gate lowers mean damage and oscillates); ``gates`` (the one list of gates,
+progress signals and their defaults),
 ``l0_selection`` (L0-sel, selection accuracy), ``measures`` (rubric accuracy in the measure a
 team computes: verdict, pair, selection; its threshold and equivalent alpha), ``student``
 (StudentSpec, the named students, the theta0 sampler), ``predict`` (the one verdict
@@ -11,6 +13,11 @@ nothing of ours outside theory, and neither jax nor sympy at import time. Import
 ``from theory import X``.
 """
 
+from theory.gated_longrun import (
+    gate_weights_from_progress,
+    gated_damage_prediction,
+    gated_mean_field_run,
+)
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS, check_gate, check_progress
 from theory.l0_pairs import (
     BERNSTEIN_MAX_N,
@@ -122,6 +129,9 @@ from theory.t6_budget import (
 from theory.util import UsageError, check_int, check_range
 
 __all__ = [
+    "gate_weights_from_progress",
+    "gated_damage_prediction",
+    "gated_mean_field_run",
     "BERNSTEIN_MAX_N",
     "N_MAX",
     "GATES",

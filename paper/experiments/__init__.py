@@ -7,6 +7,7 @@ A module writes and reads its own results layout; the figures read the same file
 """
 
 from paper.experiments import (
+    gate_noise,
     l0_pairs,
     ladder,
     replication,
@@ -31,6 +32,7 @@ EXPERIMENTS = (
     t3_mismatch,
     t4_silent,
     t5_inversion,
+    gate_noise,
     t6_cap,
     replication,
     ladder,

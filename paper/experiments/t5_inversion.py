@@ -10,15 +10,15 @@ two verifiers of THEORY.md's example).
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
+from scipy.stats import rankdata
 
 import theory
-from paper.claims import Claim, Test, ci_text, decide, powered_row, row, unavailable
+from paper.claims import Claim, Test, ci_text, decide, powered_row, unavailable
 from paper.experiments import common
 from sim.results import Results
-from sim.stats import LEVEL, mean_ci, t_quantile
+from sim.stats import mean_ci
 
 SWEEP = "inversion"
 ROWS = ("T5", "T5-condition", "T5-amplification")
@@ -28,6 +28,11 @@ FIELDS = ("heldout_acc", "train_acc", "loss_trained", "n_eff", "frac_wrong")
 # damage curve, per round) exceeds uniform replay's by at least 0.5 pp
 INVERSION_TEST = Test("greater", 0.01, 0.02, " pp", 100.0)
 AMPLIFICATION_TEST = Test("greater", 0.005, 0.01, " pp", 100.0)
+# pre-registered (session 4, before any run of this rule): per seed, the Spearman correlation
+# between T5's damage rate and the early damage over the grid's verifiers exceeds 0.5 (theory
+# orders the verifiers clearly better than halfway); smallest effect of interest 0.1 above it
+CONDITION_RHO = 0.5
+CONDITION_TEST = Test("greater", 0.1, 0.3)
 
 
 def spec(quick: bool) -> dict:
@@ -76,7 +81,11 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
 
 def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim]:
     """T5, T5-condition, T5-amplification."""
-    return [_inversion(res, meta, pilot), _condition(res, meta), _amplification(res, meta, pilot)]
+    return [
+        _inversion(res, meta, pilot),
+        _condition(res, meta, pilot),
+        _amplification(res, meta, pilot),
+    ]
 
 
 def _gate(res: Results, name: str) -> int:
@@ -126,49 +135,55 @@ def _inversion(res: Results, meta: dict, pilot: Results | None) -> Claim:
     )
 
 
-def _condition(res: Results, meta: dict) -> Claim:
-    cid = "T5-condition"
-    statement = (
-        "for pairs of sub-threshold verifiers, T5's damage rate orders their early "
-        "damage: every significantly ordered pair is ordered as theory predicts"
-    )
+def _spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rank correlation of ``x`` (V,) with each row of ``y`` (S, V) (average ranks)."""
+    rx = rankdata(x)
+    ry = rankdata(y, axis=1)
+    rx = (rx - rx.mean()) / np.linalg.norm(rx - rx.mean())
+    ry = ry - ry.mean(1, keepdims=True)
+    return (ry @ rx) / np.maximum(np.linalg.norm(ry, axis=1), 1e-300)
+
+
+def _condition_stat(res: Results) -> np.ndarray:
+    """(seed,): Spearman correlation, over the sweep's verifiers, of T5's damage rate with the
+    seed's early-window (R/4) damage under uniform replay, minus CONDITION_RHO."""
     h = res["heldout_acc"][_gate(res, "uniform")]
     r_e = max((h.shape[-1] - 1) // 4, 1)
     damage = -(h[..., r_e] - h[..., 0]).reshape(-1, h.shape[2])  # (verifier, seed)
-    th = res["theory_damage"].reshape(-1)
-    V, S = damage.shape
-    pairs = [(a, b) for a in range(V) for b in range(a + 1, V) if th[a] != th[b]]
-    if not pairs:
-        return unavailable(cid, statement, "no pair of verifiers theory orders", **meta)
-    tq = t_quantile(S, 1.0 - (1.0 - LEVEL) / len(pairs))  # two-sided, Bonferroni over pairs
-    sig = agree = 0
-    bad = []
-    for a, b in pairs:
-        d = damage[a] - damage[b]
-        m, se = d.mean(), d.std(ddof=1) / math.sqrt(S)
-        if abs(m) > tq * se:
-            sig += 1
-            if np.sign(m) == np.sign(th[a] - th[b]):
-                agree += 1
-            else:
-                bad.append((a, b))
-    grid = [(float(x), float(y)) for x in res.coords["alpha"] for y in res.coords["kappa"]]
-    bad_text = ", ".join(f"{grid[a]} vs {grid[b]}" for a, b in bad[:5])
-    decision = (
-        f"{len(pairs)} pairs; early-window (R/4 = {r_e} rounds) damage differences "
-        f"significant at Bonferroni 95%: {sig}; ordered as theory predicts: {agree}"
-        + (f"; disagreeing: {bad_text}" if bad else "")
+    return _spearman(res["theory_damage"].reshape(-1), damage.T) - CONDITION_RHO
+
+
+def _condition(res: Results, meta: dict, pilot: Results | None = None) -> Claim:
+    cid = "T5-condition"
+    statement = (
+        "T5's damage rate (1 - 2 alpha) erf(kappa) orders the sub-threshold verifiers' early "
+        f"damage: per seed, the Spearman correlation over the grid exceeds {CONDITION_RHO}"
     )
-    return row(
+    th = res["theory_damage"].reshape(-1)
+    if np.unique(th).size < 3:
+        return unavailable(cid, statement, "theory orders fewer than 3 verifiers", **meta)
+    d = decide(
+        CONDITION_TEST, _condition_stat(res), None if pilot is None else _condition_stat(pilot)
+    )
+    h = res["heldout_acc"][_gate(res, "uniform")]
+    r_e = max((h.shape[-1] - 1) // 4, 1)
+    mean_damage = -(h[..., r_e] - h[..., 0]).mean(-1).reshape(-1)
+    rho_means = float(_spearman(th, mean_damage[None])[0])
+    detail = (
+        f"{th.size} verifiers; statistic per seed: Spearman correlation of theory's damage rate "
+        f"with the early-window (R/4 = {r_e} rounds) damage, minus {CONDITION_RHO} (reported "
+        f"value: the correlation itself); correlation of the seed-mean damage: {rho_means:.3g}"
+    )
+    return powered_row(
         cid,
         statement,
+        CONDITION_TEST,
+        d,
         theory=1.0,
-        theory_text="fraction of significant pairs theory orders correctly",
-        sim=agree / sig if sig else math.nan,
-        ci=None,
-        holds=sig > 0 and agree == sig,
-        decision=decision,
+        theory_text="rank correlation 1 (theory orders every verifier)",
+        detail=detail,
         meta=meta,
+        offset=CONDITION_RHO,
     )
 
 
@@ -228,7 +243,10 @@ def _amplification(res: Results, meta: dict, pilot: Results | None, gate: str = 
         AMPLIFICATION_TEST,
         d,
         theory=None,
-        theory_text="sign: gate amplification > 1 (T2) raises mean damage",
+        theory_text=(
+            "sign: first-order gate amplification > 1 (T2) raises mean damage (fails over a run; "
+            "why: rows T5-gated, T5-gated-expected-pairs)"
+        ),
         detail=detail,
         meta=meta,
     )

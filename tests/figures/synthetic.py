@@ -311,4 +311,56 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
         },
         _attrs("replication", {"gate": "uniform"}, student_names=json.dumps(["default", "second"])),
     )
+    # gate noise: uniform relaxes smoothly, rank does 1 pp less mean damage (theory's value),
+    # proportional oscillates with period 2 * lag (the truth of T5-gated and T2b-oscillation)
+    Rg, lag = 40, 5
+    t = np.arange(Rg + 1)
+    base = -0.1 * (1 - np.exp(-t / 5.0))
+    walk = 0.0005 * np.cumsum(rng.standard_normal((2, 3, S, Rg + 1)), axis=-1)
+    phase = rng.uniform(0, 2 * np.pi, (S, 1))
+    shape = (2, S, Rg + 1)
+    paths = np.stack(
+        [
+            np.broadcast_to(base, shape),
+            np.broadcast_to(base + 0.01 * (t > 0), shape),
+            np.broadcast_to(base + 0.03 * np.sin(np.pi * t / lag + phase), shape),
+        ],
+        axis=1,
+    )
+    paths = paths + walk
+    paths = 0.45 + paths - paths[..., :1]
+    pred = {
+        "auc_diff": 0.01,
+        "auc_diff_error": 0.001,
+        "auc_gate": -0.08,
+        "auc_uniform": -0.09,
+        "auc_ratio": 0.89,
+        "auc_ratio_error": 0.01,
+        "final_gate": -0.09,
+        "final_uniform": -0.1,
+        "n_eff_dist": 21.5,
+        "trough_round": 10,
+        "trough_depth": -0.12,
+    }
+    th = {st: {k: pred for k in ("rank", "proportional", "rank_expected")} for st in ("a", "b")}
+    th = {"default": th["a"], "second": th["b"]}
+    mass = 0.3 + 0.01 * rng.random((2, 3, S, Rg))
+    write_results(
+        root / "gate_noise.nc",
+        {"student": np.arange(2), "gate": np.arange(3), "seed": np.arange(S), **_rounds(Rg)},
+        {
+            "heldout_acc": (("student", "gate", "seed", "round"), paths),
+            "frac_right": (("student", "gate", "seed", "step"), mass / 3),
+            "frac_wrong": (("student", "gate", "seed", "step"), mass),
+            "n_eff_dist": (("student", "gate", "seed", "step"), np.full((2, 3, S, Rg), 30.0)),
+        },
+        _attrs(
+            "gate_noise",
+            {},
+            gate_names=json.dumps(["uniform", "rank", "proportional"]),
+            student_names=json.dumps(["default", "second"]),
+            theory=json.dumps(th),
+            lag=lag,
+        ),
+    )
     return root

@@ -72,8 +72,7 @@ def test_every_row_is_a_decided_powered_test(run):
         assert c["holds"] == (c["verdict"] == "holds")
         assert c["seeds"] and c["pilot_seeds"], c["id"]
         assert not set(c["seeds"]) & set(c["pilot_seeds"]), c["id"]
-        if c["id"] != "T5-condition":  # still a sign rule over significant pairs
-            assert c["power"] is not None and c["tolerance"] is not None, c["id"]
+        assert c["power"] is not None and c["tolerance"] is not None, c["id"]
 
 
 def test_claims_report_has_every_claim_with_its_fields(run):

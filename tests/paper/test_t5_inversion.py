@@ -29,3 +29,21 @@ def test_T5_condition_fails_when_damage_is_ordered_against_theory(own):
     edit(own / "inversion.nc", "heldout_acc", invert)
     row = decide(t5_inversion, own)["T5-condition"]
     assert not row.holds and np.isfinite(row.sim)
+
+
+def test_T5_condition_is_a_powered_rank_correlation_test(synth):
+    row = decide(t5_inversion, synth)["T5-condition"]
+    assert row.holds and row.test and row.effect == 0.1 and row.sim > 0.5
+
+
+def test_T5_condition_fails_when_damage_is_unrelated_to_theory(own):
+    def shuffle(h):  # uniform gate: each seed's verifiers get a random permutation of paths
+        rng = np.random.default_rng(3)
+        g = h[0].reshape(-1, *h.shape[3:])
+        for s in range(g.shape[1]):
+            g[:, s] = g[rng.permutation(g.shape[0]), s]
+        h[0] = g.reshape(h[0].shape)
+        return h
+
+    edit(own / "inversion.nc", "heldout_acc", shuffle)
+    assert not decide(t5_inversion, own)["T5-condition"].holds
