@@ -72,6 +72,7 @@ from theory.t1_drift import (
     pair_drift_factor,
     sigmoid_factor_expr,
 )
+from theory.t2_gated import first_gated_round
 from theory.t2_progress import (
     READINGS,
     expected_progress,
@@ -80,6 +81,7 @@ from theory.t2_progress import (
     gated_pair_accuracy_expr,
     loss_progress_factor,
     margin_amplification_expr,
+    mean_ascent_directions,
     pair_direction_moments,
     reward_progress_tabular,
     self_cross_ratio,
@@ -165,6 +167,7 @@ __all__ = [
     "gain_rate_expr",
     "gate_amplification",
     "gate_discovery",
+    "first_gated_round",
     "gated_pair_accuracy",
     "gated_pair_accuracy_expr",
     "get_student",
@@ -179,6 +182,7 @@ __all__ = [
     "loss_progress_factor",
     "margin_after",
     "margin_amplification_expr",
+    "mean_ascent_directions",
     "marginal_gain",
     "measure_range",
     "measure_threshold",
