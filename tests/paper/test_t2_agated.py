@@ -54,3 +54,9 @@ def test_T2_agated_fails_when_a_gate_sits_at_the_uniform_pair_accuracy():
     shift = np.zeros(THEORY.shape)
     shift[2, 0] = 0.30 - 0.15  # proportional at alpha 0.3 reads a_pair: no lock-in
     assert not _row(shift).holds
+
+
+def test_T2_agated_decided_on_the_shared_synthetic_results(synth):
+    from tests.paper.helpers import decide
+
+    assert decide(exp, synth)["T2-agated"].holds

@@ -84,3 +84,10 @@ def test_T2_traj_selection_fails_without_a_selection_effect():
 def test_T2_agated_run_fails_when_the_run_sits_at_a_pair():
     rows = _rows(**AGREE, agated=[0.3, 0.3, 0.3, 0.3])
     assert not rows["T2-agated-run"].holds
+
+
+def test_T2_traj_rows_decided_on_the_shared_synthetic_results(synth):
+    from tests.paper.helpers import decide
+
+    rows = decide(exp, synth)
+    assert rows["T2-traj"].holds and rows["T2-traj-uniform"].holds, rows["T2-traj"].decision
