@@ -37,7 +37,7 @@ def spec(quick: bool) -> dict:
     """The sweep's parameters (two rounds per run: cheap, so many seeds)."""
     return dict(
         verifiers=[[0.3, 2.0], [0.7, 1.0]],
-        gates=["uniform", "rank", "proportional", "threshold"],
+        gates=["uniform", "rank", "proportional"],
         student="default",
         replicates=2048,
         pilot=64,

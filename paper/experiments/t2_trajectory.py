@@ -40,7 +40,7 @@ from sim.results import Results
 
 SWEEP = "t2traj"
 ROWS = ("T2-traj", "T2-traj-uniform", "T2-traj-selection", "T2-agated-run")
-GATES = ("uniform", "rank", "proportional", "threshold")
+GATES = ("uniform", "rank", "proportional")
 # pre-registered: slope of measured on predicted progress within 0.1 of 1 (TOST); the run's
 # a_gated within 0.04 of theory's closed form
 SLOPE_TEST = Test("equivalent", 0.1, 0.2)

@@ -47,42 +47,42 @@ def _rows(slope_cond, slope_ind, agated):
     return {r.id: r for r in rows}
 
 
-# gates: uniform, rank, proportional, threshold
-AGREE = dict(slope_cond=[1.0, 0.98, 1.01, 0.99], slope_ind=[1.0, 1.8, 2.2, 1.7])
+# gates: uniform, rank, proportional
+AGREE = dict(slope_cond=[1.0, 0.98, 1.01], slope_ind=[1.0, 1.8, 2.2])
 
 
 def test_T2_traj_rows_hold_on_agreeing_data():
     import theory
 
     a_th = float(theory.gated_pair_accuracy(0.3, 2.0))
-    rows = _rows(**AGREE, agated=[0.3, 0.3, a_th, 0.3])
+    rows = _rows(**AGREE, agated=[0.3, 0.3, a_th])
     for cid in ("T2-traj", "T2-traj-uniform", "T2-traj-selection", "T2-agated-run"):
         assert rows[cid].holds, (cid, rows[cid].decision)
     assert rows["T2-traj"].pilot_seeds[0] >= 10_000
     assert rows["T2-traj"].power > 0.9
 
 
-@pytest.mark.parametrize("gate", range(4))
+@pytest.mark.parametrize("gate", range(3))
 def test_T2_traj_fails_when_one_gate_departs_from_slope_one(gate):
     slope = list(AGREE["slope_cond"])
     slope[gate] = 0.8
-    rows = _rows(slope, AGREE["slope_ind"], agated=[0.3] * 4)
+    rows = _rows(slope, AGREE["slope_ind"], agated=[0.3] * 3)
     assert not rows["T2-traj"].holds
 
 
 def test_T2_traj_uniform_fails_when_the_independent_form_misses():
-    rows = _rows(AGREE["slope_cond"], [1.25, 1.8, 2.2, 1.7], agated=[0.3] * 4)
+    rows = _rows(AGREE["slope_cond"], [1.25, 1.8, 2.2], agated=[0.3] * 3)
     assert not rows["T2-traj-uniform"].holds
     assert rows["T2-traj"].holds
 
 
 def test_T2_traj_selection_fails_without_a_selection_effect():
-    rows = _rows(AGREE["slope_cond"], [1.0, 1.0, 1.02, 0.99], agated=[0.3] * 4)
+    rows = _rows(AGREE["slope_cond"], [1.0, 1.0, 1.02], agated=[0.3] * 3)
     assert not rows["T2-traj-selection"].holds
 
 
 def test_T2_agated_run_fails_when_the_run_sits_at_a_pair():
-    rows = _rows(**AGREE, agated=[0.3, 0.3, 0.3, 0.3])
+    rows = _rows(**AGREE, agated=[0.3, 0.3, 0.3])
     assert not rows["T2-agated-run"].holds
 
 
