@@ -79,6 +79,7 @@ from theory.t1_drift import (
     pair_drift_factor,
     sigmoid_factor_expr,
 )
+from theory.t2_gated import first_gated_round
 from theory.t2_progress import (
     READINGS,
     expected_progress,
@@ -87,6 +88,7 @@ from theory.t2_progress import (
     gated_pair_accuracy_expr,
     loss_progress_factor,
     margin_amplification_expr,
+    mean_ascent_directions,
     pair_direction_moments,
     reward_progress_tabular,
     self_cross_ratio,
@@ -175,6 +177,7 @@ __all__ = [
     "gain_rate_expr",
     "gate_amplification",
     "gate_discovery",
+    "first_gated_round",
     "gated_pair_accuracy",
     "gated_pair_accuracy_expr",
     "get_student",
@@ -189,6 +192,7 @@ __all__ = [
     "loss_progress_factor",
     "margin_after",
     "margin_amplification_expr",
+    "mean_ascent_directions",
     "marginal_gain",
     "measure_range",
     "measure_threshold",

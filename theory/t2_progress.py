@@ -46,6 +46,7 @@ __all__ = [
     "gated_pair_accuracy_expr",
     "loss_progress_factor",
     "margin_amplification_expr",
+    "mean_ascent_directions",
     "pair_direction_moments",
     "reward_progress_tabular",
     "self_cross_ratio",
@@ -290,6 +291,54 @@ def pair_direction_moments(
         "trace_cov": float(np.trace(cov)),
         "mean_sq": float(mean @ mean),
     }
+
+
+def mean_ascent_directions(
+    logits: Any,
+    logits0: Any,
+    score_mean: Any,
+    shared: Any,
+    *,
+    s: float,
+    beta: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """T2 at any parameters: every prompt's mean ascent direction mu_x = E[G_x] (n = 2, rho = 0).
+
+    The pair of two samples from pi = softmax(logits) scored ``score_mean + N(0, 1)`` has
+    ``P(y_w = i, y_l = j) = 2 pi_i pi_j Phi((m_i - m_j) / sqrt2)`` (i != j; void pairs carry no
+    direction) and ascent direction ``G = beta sigmoid(-h_ij) (phi_i - phi_j)`` with the DPO margin
+    ``h_ij = beta [(logits - logits0)_i - (logits - logits0)_j]`` (exact for linear softmax), so
+
+        mu_x = sum_i net_i phi_i,  net_i = sum_j (A_ij - A_ji),  A_ij = P_ij beta sigmoid(-h_ij).
+
+    Args:
+        logits: (..., N, K) train logits at the current parameters.
+        logits0: (..., N, K) train logits of pi_ref = pi_theta0.
+        score_mean: (..., N, K) the verifier's score means kappa_x (2 v(x, y) - 1) (frozen).
+        shared: (..., N, K, d) shared-block features phi_s(x, y) (competence shift included).
+        s: tabular scale (phi_t(x, y) = s e_(x, y)).
+        beta: DPO beta.
+
+    Returns:
+        ``(mu_shared (..., N, d), mu_tabular (..., N, K))``; the tabular part of prompt x lives in
+        x's own row, so prompts' tabular parts are orthogonal.
+    """
+    lg, lg0, m = (np.asarray(a, float) for a in (logits, logits0, score_mean))
+    phi = np.asarray(shared, float)
+    if lg.shape != lg0.shape or lg.shape != m.shape or phi.shape[:-1] != lg.shape:
+        raise ValueError("logits, logits0, score_mean must be (..., N, K), shared (..., N, K, d)")
+    check_range("s", s, 0.0)
+    check_range("beta", beta, 0.0)
+    pi = np.exp(lg - lg.max(-1, keepdims=True))
+    pi /= pi.sum(-1, keepdims=True)
+    dl = lg - lg0
+    h = beta * (dl[..., :, None] - dl[..., None, :])
+    orient = ndtr((m[..., :, None] - m[..., None, :]) / math.sqrt(2))
+    A = 2 * pi[..., :, None] * pi[..., None, :] * orient * beta / (1.0 + np.exp(h))
+    K = lg.shape[-1]
+    A[..., np.arange(K), np.arange(K)] = 0.0  # void pairs
+    net = A.sum(-1) - A.sum(-2)
+    return np.einsum("...k,...kd->...d", net, phi), s * net
 
 
 def self_cross_ratio(

@@ -363,4 +363,44 @@ def write_all(root: Path, seed: int = 0, *, pair_bias: float = 0.0) -> Path:
             lag=lag,
         ),
     )
+    # T2 along trajectories: per-run slopes (conditional form 1; independent-weights form 1 for
+    # uniform, about 2 under the gates) and the run's a_gated at THEORY.md's closed form
+    gates = ["uniform", "rank", "proportional", "threshold"]
+    a_th = 0.5 + (a_pair(0.3, 2.0) - 0.5) / (0.3**2 + 0.7**2)
+    jitter = 0.02 * rng.standard_normal((4, S))
+    write_results(
+        root / "t2traj.nc",
+        {"gate": np.arange(4), "seed": np.arange(S)},
+        {
+            "slope_cond": (("gate", "seed"), 1.0 + jitter),
+            "slope_ind": (("gate", "seed"), np.array([1.0, 2.0, 2.0, 2.0])[:, None] + jitter),
+            "intercept_cond": (("gate", "seed"), np.zeros((4, S))),
+            "corr_cond": (("gate", "seed"), np.full((4, S), 0.4)),
+            "agated_run": (("gate", "seed"), a_th + 0.2 * jitter),
+        },
+        _attrs(
+            "t2traj",
+            {"alpha": 0.3, "kappa": 2.0, "eta": 0.05, "rounds": R},
+            gate_names=json.dumps(gates),
+        ),
+    )
+
+    # T2-agated: the simulator's round-2 a_gated around theory's value
+    th = np.array([[0.30, 0.67], [0.17, 0.79], [0.15, 0.80], [0.18, 0.78]])
+    write_results(
+        root / "agated.nc",
+        {"gate": np.arange(4), "verifier": np.arange(2), "seed": np.arange(S)},
+        {
+            "agated": (
+                ("gate", "verifier", "seed"),
+                th[..., None] + 0.005 * rng.standard_normal((4, 2, S)),
+            ),
+            "theory": (("gate", "verifier"), th),
+            "theory_se": (("gate", "verifier"), np.full((4, 2), 0.002)),
+            "alpha": (("verifier",), np.array([0.3, 0.7])),
+            "kappa": (("verifier",), np.array([2.0, 1.0])),
+        },
+        _attrs("agated", {}, gate_names=json.dumps(gates)),
+    )
+
     return root
