@@ -81,15 +81,15 @@ def ranks(score: Float[Array, " N"]) -> Float[Array, " N"]:
 
     For N <= 128 the count is accumulated term by term over y (a Python loop, unrolled into
     one elementwise XLA fusion): every comparison stays in registers and runs along the prompt
-    axis x. Inside the vmapped scan of a sweep on CPU (N = 128, 1,024 runs, same process)
-    that took 7.7 us CPU per run-round for the whole round against 9.2 us with the column sum
-    of the N x N comparison matrix in uint8 (which XLA writes out and reads back) and about 13
-    with a float or int32 column sum; a stable argsort or top_k plus scatter took 17-19 us for
-    the ranks alone. For 128 < N <= 256, the uint8 column sum (shorter compile). Large N uses
-    a stable sort to keep memory linear in N: on CPU numpy's (a host callback, one per round
-    for the whole batch of runs), since XLA's CPU sort plus scatter inside the vmapped scan
-    took about 220 us per run at N = 512 against 37 us for the callback (same process, 256
-    runs); on accelerators XLA's sort.
+    axis x. Inside the vmapped scan of a sweep on CPU (N = 128, 1,024 runs, same process A/B)
+    the whole round took 7.7 us CPU per run-round against 9.2 us with the column sum of the
+    N x N comparison matrix in uint8 (which XLA writes out and reads back); in another A/B a
+    float or int32 column sum was about 3 us slower than the uint8 one, and a stable argsort
+    or top_k plus scatter took 17-19 us for the ranks alone. For 128 < N <= 256, the uint8
+    column sum (shorter compile). Large N uses a stable sort to keep memory linear in N: on
+    CPU numpy's (a host callback, one per round for the whole batch of runs), since XLA's
+    CPU sort plus scatter inside the vmapped scan took about 220 us per run at N = 512
+    against 37 us for the callback (same process, 256 runs); on accelerators XLA's sort.
     """
     N = score.shape[0]
     idx = jnp.arange(N)
