@@ -81,9 +81,11 @@ def run_round_cost(cfg: Any, grid_per_seed: int) -> dict[str, float]:
 
     Bytes: the state a run must carry, read and written once (tabular theta N K, the
     previous round's train logits N K for ``loss`` progress, gate state 3 N, theta_s d_s),
-    plus the round's random numbers (4 N n + B) and the features (train N K d_s, held-out
-    N_h (K - 1) d_s) read once, both shared by the ``grid_per_seed`` runs of a seed (common
-    random numbers), so divided by it.
+    plus what is read once and shared by the ``grid_per_seed`` runs of a seed (common random
+    numbers), so divided by it: the round's random numbers (4 N n + B), the features (train
+    N K d_s, held-out N_h (K - 1) d_s), the reference logits N K and the frozen-verdict
+    uniforms N K (a run's verdicts are a comparison of these with its alpha; these last two
+    were missing before session 4, a small undercount when few runs share a seed).
     Flops: train logits 2 N K d_s, held-out gaps 2 N_h (K - 1) d_s plus N_h (K - 1) exp,
     the gradient's shared part 2 N d_s, softmax and losses about 12 N K, sampling N n K,
     scores and pairs 10 N n, ranks N log2 N compares, batch draws B log2 N, outputs 10 N.
@@ -91,7 +93,7 @@ def run_round_cost(cfg: Any, grid_per_seed: int) -> dict[str, float]:
     """
     N, N_h, K, d, n, B = cfg.N, cfg.N_h, cfg.K, cfg.d_s, cfg.n, cfg.B
     state = 2 * N * K + 3 * N + d
-    shared = (4 * N * n + B) + N * K * d + N_h * (K - 1) * d
+    shared = (4 * N * n + B) + N * K * d + N_h * (K - 1) * d + 2 * N * K
     bytes_ = 4 * (2 * state + shared / grid_per_seed)
     flops = (
         2 * N * K * d

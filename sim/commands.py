@@ -127,8 +127,8 @@ def simulate_command(args: argparse.Namespace) -> int:
     check_range("--alpha", args.alpha, 0.0, 1.0)
     limits.check_kappa("--kappa", args.kappa)
     shape = {"student": args.student, "rounds": args.rounds, "n": args.n}
+    use_all_cpu_cores()  # first: the memory check imports jax
     limits.check_sim_memory("the simulation", G=1, S=args.seeds, has_points=False, **shape)
-    use_all_cpu_cores()
     import sim
 
     cfg = sim.make_config(
@@ -237,8 +237,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     out = _out_path(args.out, "--out")
     G = alphas.size * kappas.size if shard is None else -(-alphas.size * kappas.size // shard[1])
     shape = {"student": args.student, "rounds": args.rounds, "n": args.n}
+    use_all_cpu_cores()  # first: the memory check imports jax
     limits.check_sim_memory("the sweep", G=G, S=args.seeds, has_points=True, **shape)
-    use_all_cpu_cores()
     from tqdm import tqdm
 
     from sim.config import defaults
@@ -293,11 +293,11 @@ def bench_command(args: argparse.Namespace) -> int:
     if args.gate not in GATES:
         raise UsageError(f"--gate must be one of {', '.join(GATES)}, got {args.gate!r}")
     run = {"rounds": args.rounds, "N": args.prompts}
+    use_all_cpu_cores()  # first: the memory check imports jax
     limits.check_sim_memory("the benchmark", G=args.configs, S=args.seeds, has_points=True, **run)
     if args.phase_diagram:
         pd = {"rounds": args.rounds}  # sim.bench's phase diagram runs at the default N
         limits.check_sim_memory("its phase diagram", G=64 * 64, S=8, has_points=True, **pd)
-    use_all_cpu_cores()
     from sim.bench import bench
 
     result = bench(

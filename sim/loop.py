@@ -160,7 +160,8 @@ def round_step_with_replay(
     model = build(config) if model is None else model
     pairs = pairs_from_policy(state.probs, const, noise, config)
     D = pairs_mod.difference(pairs, config.K)
-    l0 = dpo.loss(dpo.margins(state.logits, const.logits0, D, config.beta))
+    h = dpo.margins(state.logits, const.logits0, D, config.beta)
+    l0 = dpo.loss(h)
 
     if config.progress == "loss":
         l_prev = dpo.loss(dpo.margins(state.prev_logits, const.logits0, D, config.beta))
@@ -171,8 +172,9 @@ def round_step_with_replay(
     p, gate_state = model.gate.update(state.gate, progress, pairs.valid, pairs.margin, t)
     counts = batch_counts(p, noise.u_batch)
     weights = counts / config.B
-    params, opt_state = dpo.step(
-        state.params, state.opt_state, model.opt, const.feats, const.logits0, D, weights, config
+    # h are the margins at state.params (state.logits are its train logits): no recomputation
+    params, opt_state = dpo.update(
+        state.params, state.opt_state, model.opt, const.feats, h, D, weights, config
     )
     logits = student.train_logits(params, const.feats, config.mu, config.s)
     probs = jax.nn.softmax(logits, axis=-1)

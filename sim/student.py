@@ -59,9 +59,15 @@ def heldout_accuracy(params: Params, feats: Features, mu) -> Float[Array, ""]:
     Computed as mean_x 1 / (1 + sum_{y > 0} exp(l_x(y) - l_x(0))) with the logit gaps taken
     from feature differences xi_{x,y} - xi_{x,0} (loop-invariant, so XLA hoists them out of a
     scan): the same number as ``accuracy(shared_logits(...))`` without a max-reduction and
-    softmax over the short candidate axis, which made this a third of a sweep's time on CPU.
+    softmax over the short candidate axis. The sum over y > 0 is written out term by term, so
+    every operation runs along the long prompt axis (XLA on CPU does not vectorise a sum over
+    a short axis: 0.7 us CPU per run-round less in a sweep, N = 128, same process A/B).
     exp overflow gives pi(correct) = 0, its limit.
     """
     xi = feats.heldout
-    gaps = (xi[:, 1:, :] - xi[:, :1, :]) @ params.shared - mu * params.shared[0]
-    return jnp.mean(1.0 / (1.0 + jnp.sum(jnp.exp(gaps), axis=1)))
+    theta = params.shared
+    shift = mu * theta[0]
+    denom = 1.0
+    for y in range(1, xi.shape[1]):
+        denom = denom + jnp.exp((xi[:, y, :] - xi[:, 0, :]) @ theta - shift)
+    return jnp.mean(1.0 / denom)

@@ -38,7 +38,14 @@ def call_verdicts(
 ) -> Int[Array, "N n"]:
     """Verdicts of one call on samples y: frozen, or with probability rho a fresh draw."""
     N, K = frozen.shape
-    v_frozen = jnp.sum(jax.nn.one_hot(y, K, dtype=frozen.dtype) * frozen[:, None, :], axis=-1)
+    if K <= 32:
+        # v(x, y) is bit y of a per-prompt mask: two integer ops per call, where a one-hot
+        # product summed over the short K axis cost 0.9 of 7.6 us CPU per run-round in a
+        # sweep (N = 128, same process A/B); XLA on CPU does not vectorise short-axis sums
+        mask = jnp.sum(frozen.astype(jnp.uint32) << jnp.arange(K, dtype=jnp.uint32), axis=-1)
+        v_frozen = ((mask[:, None] >> y.astype(jnp.uint32)) & 1).astype(frozen.dtype)
+    else:
+        v_frozen = jnp.sum(jax.nn.one_hot(y, K, dtype=frozen.dtype) * frozen[:, None, :], axis=-1)
     c = correct(y)
     v_fresh = jnp.where(u_fresh < _per_prompt(alpha, N), c, 1 - c)
     return jnp.where(u_redraw < rho, v_fresh, v_frozen)

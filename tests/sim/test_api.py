@@ -157,3 +157,26 @@ def test_sharded_sweep_equals_one_device_run(tmp_path):
             np.testing.assert_array_equal(res[0][key], res[1][key], err_msg=key)
         else:
             np.testing.assert_allclose(res[0][key], res[1][key], atol=1e-6, err_msg=key)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one XLA device either way")
+def test_cli_simulate_gives_xla_one_device_per_core():
+    """The CLI sets the CPU device count before anything imports jax (the memory check does)."""
+    code = textwrap.dedent(
+        """
+        import contextlib, io
+        from paper.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            rc = main(["simulate", "--alpha", "0.5", "--kappa", "1", "--rounds", "2",
+                       "--seeds", "1", "--json"])
+        import jax
+        print(rc, jax.device_count())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["PYTHONPATH"] = os.getcwd() + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-2:] == ["0", str(os.cpu_count())]
