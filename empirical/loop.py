@@ -41,8 +41,8 @@ from empirical.steps import (
     score_step,
     train_step,
 )
-from empirical.student import keep_features, register_prompts
 from empirical.train import Trainer
+from empirical.vision_cache import keep_features, register_prompts
 from sim.files import atomic_write_json, atomic_write_text
 from theory.util import UsageError
 

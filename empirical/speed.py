@@ -1,7 +1,7 @@
 """Round speed of the tiny loop with and without the caches, measured back to back (#15).
 
 The vision tower's features (per prompt and weight version) and the multimodal rope positions
-(per prompt) are cached across a round's passes (``empirical.student``). ``measure_speed``
+(per prompt) are cached across a round's passes (``empirical.vision_cache``). ``measure_speed``
 runs the same tiny loop (same start, seed and verifier) with both caches off and on,
 alternating ``repeats`` times in one process so a shared, noisy machine loads both alike, and
 reports each phase's seconds (sample, score, train, evaluate), the ratios and how far the two

@@ -26,16 +26,12 @@ from typing import Any
 import numpy as np
 
 from empirical import parallel
+from empirical.torchutil import autocast, generating_model, torch_module
+from empirical.vision_cache import image_features, position_ids, vision_is_frozen
 
 IMAGE_TOKEN = "<|image_pad|>"
 DTYPES = ("float32", "bfloat16")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
-
-
-def _torch():
-    import torch
-
-    return torch
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,7 @@ def load_student(
         raise _missing(path, "student checkpoint directory")
     if not (p / "config.json").is_file():
         raise _missing(p / "config.json", "student config.json")
-    torch = _torch()
+    torch = torch_module()
     from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoTokenizer
     from transformers.utils import is_torchvision_available
 
@@ -252,7 +248,7 @@ def collate(
     are given. With ``image_features`` (one tensor per image, in batch order: the vision
     tower's cached output) the images are passed as precomputed features, not pixels.
     """
-    torch = _torch()
+    torch = torch_module()
     rows, cmask = [], []
     for i, pr in enumerate(prompts):
         comp = list(completions[i]) if completions is not None else []
@@ -286,175 +282,6 @@ def collate(
     return batch
 
 
-def _vision_tower(model: Any) -> Any:
-    base = _generating_model(model)
-    return getattr(getattr(base, "model", base), "visual", None)
-
-
-def vision_is_frozen(model: Any) -> bool:
-    """True when the model's vision tower has no trainable weight (its outputs are fixed)."""
-    tower = _vision_tower(model)
-    return tower is not None and not any(p.requires_grad for p in tower.parameters())
-
-
-def tower_versions(model: Any) -> tuple[int, ...]:
-    """The in-place version counters of the vision tower's weights: they change whenever an
-    optimiser step, ``load_state_dict`` or any in-place write touches the tower, so features
-    cached under one tuple are the tower's output for exactly those weights."""
-    tower = _vision_tower(model)
-    return () if tower is None else tuple(p._version for p in tower.parameters())
-
-
-def register_prompts(student: Student, prompts: Sequence[Prompt], block: int = 64) -> None:
-    """Name fixed blocks of ``block`` consecutive prompts (a run's train or held-out list).
-
-    A cache miss on a registered prompt computes its whole block's features in one vision
-    call, so the numbers depend only on the block, never on which pass asked first (a
-    resumed run computes the same features as an uninterrupted one)."""
-    blocks = student.extra.setdefault("blocks", {})
-    for s in range(0, len(prompts), block):
-        part = [p for p in prompts[s : s + block] if p.pixel_values is not None]
-        for p in part:
-            blocks[id(p)] = (p, part)
-
-
-def image_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> list[Any]:
-    """The vision tower's output for every image of ``prompts`` (batch order), cached per
-    (model, prompt) while the tower's weights stay the same (``tower_versions``).
-
-    A frozen tower (the reference model, a LoRA student) runs once per prompt for the whole
-    run; a trained tower once per prompt per weight version (shared by the round's passes at
-    the same weights: pair losses, loss after the step, evaluation, the next round's pairs).
-    """
-    versions = tower_versions(model)
-    caches = student.extra.setdefault("vision_cache", {})
-    cache = caches.get(id(model))
-    if cache is None or cache["model"] is not model or cache["versions"] != versions:
-        cache = caches[id(model)] = {"model": model, "versions": versions, "feats": {}}
-    feats = cache["feats"]
-    blocks = student.extra.get("blocks", {})
-    loose = []  # misses outside any registered block: computed together, in one call
-    for p in prompts:
-        hit = feats.get(id(p))
-        if p.pixel_values is None or (hit is not None and hit[0] is p):
-            continue
-        entry = blocks.get(id(p))
-        if entry is None or entry[0] is not p:
-            if all(q is not p for q in loose):
-                loose.append(p)
-            continue
-        for q, f in zip(entry[1], compute_block_features(student, model, entry[1])):
-            feats[id(q)] = (q, f)
-    if loose:
-        for q, f in zip(loose, compute_block_features(student, model, loose)):
-            feats[id(q)] = (q, f)
-    return [f for p in prompts if p.pixel_values is not None for f in feats[id(p)][1]]
-
-
-def take_features(student: Student, model: Any) -> dict | None:
-    """Remove and return the model's cached vision features (``put_features`` gives them back)."""
-    return student.extra.setdefault("vision_cache", {}).pop(id(model), None)
-
-
-def put_features(student: Student, model: Any, cache: dict | None) -> None:
-    """Make ``cache`` (from ``take_features`` or ``keep_features``) the model's cached features,
-    valid for the tower's current weights: the caller knows they are the weights the features
-    were computed at (weights swapped out and back in, or the snapshot they were kept for)."""
-    caches = student.extra.setdefault("vision_cache", {})
-    caches.pop(id(model), None)
-    if cache is not None:
-        cache["versions"] = tower_versions(model)
-        caches[id(model)] = cache
-
-
-def keep_features(student: Student, model: Any, weights: dict) -> None:
-    """Remember the features cached at the model's current weights as those of ``weights`` (a
-    snapshot of these weights), for a later ``features_kept_for(student, weights)``."""
-    cache = student.extra.setdefault("vision_cache", {}).get(id(model))
-    if cache is not None and cache["versions"] == tower_versions(model):
-        student.extra["kept_features"] = (weights, dict(cache, feats=dict(cache["feats"])))
-
-
-def features_kept_for(student: Student, weights: dict) -> dict | None:
-    """The features ``keep_features`` remembered for the snapshot ``weights`` (the same
-    object), or None."""
-    kept = student.extra.get("kept_features")
-    return kept[1] if kept is not None and kept[0] is weights else None
-
-
-def compute_block_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> list:
-    """Per prompt, the vision tower's output for each of its images (one call for all)."""
-    torch = _torch()
-    if len(prompts) == 1:
-        return [compute_image_features(student, model, prompts[0])]
-    pv = torch.cat([p.pixel_values for p in prompts], 0)
-    grid = torch.cat([p.image_grid_thw for p in prompts], 0)
-    with torch.no_grad(), autocast(student):
-        out = model.get_image_features(
-            pv.to(student.device, student.dtype), grid.to(student.device), return_dict=True
-        )
-    flat = [f.detach() for f in out.pooler_output]
-    res, k = [], 0
-    for p in prompts:
-        m = int(p.image_grid_thw.shape[0])
-        res.append(flat[k : k + m])
-        k += m
-    return res
-
-
-def rope_positions(student: Student, model: Any, prompt: Prompt) -> np.ndarray | None:
-    """(3, len) multimodal rope positions of ``prompt`` alone, computed once per prompt (they
-    depend on the token ids and image grids only), or None for a model without them."""
-    cache = student.extra.setdefault("rope_cache", {})
-    hit = cache.get(id(prompt))
-    if hit is not None and hit[0] is prompt:
-        return hit[1]
-    base = getattr(_generating_model(model), "model", None)
-    get = getattr(base, "get_rope_index", None)
-    if get is None or prompt.image_grid_thw is None:
-        return None
-    torch = _torch()
-    ids = torch.tensor([prompt.input_ids], dtype=torch.long)
-    pos, _ = get(
-        ids,
-        mm_token_type_ids=(ids == student.image_token_id).long(),
-        image_grid_thw=prompt.image_grid_thw,
-        attention_mask=torch.ones_like(ids),
-    )
-    row = pos[:, 0].cpu().numpy()
-    cache[id(prompt)] = (prompt, row)
-    return row
-
-
-def position_ids(student: Student, model: Any, prompts, completions, width: int) -> Any:
-    """(3, B, width) rope positions of a left-padded batch, as the model's ``get_rope_index``
-    computes them (0 on padding; a completion's text continues after its prompt's last
-    position), from the per-prompt cache; None when some prompt has none."""
-    torch = _torch()
-    out = np.zeros((3, len(prompts), width), dtype=np.int64)
-    for i, (p, c) in enumerate(zip(prompts, completions)):
-        pos = rope_positions(student, model, p)
-        if pos is None:
-            return None
-        lp, n = pos.shape[1], len(c)
-        s = width - lp - n
-        out[:, i, s : s + lp] = pos
-        out[:, i, s + lp :] = pos[:, -1:] + np.arange(1, n + 1)
-    return torch.from_numpy(out).to(student.device)
-
-
-def compute_image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
-    """The vision tower's output for each of ``prompt``'s images (its images alone)."""
-    torch = _torch()
-    with torch.no_grad(), autocast(student):
-        out = model.get_image_features(
-            prompt.pixel_values.to(student.device, student.dtype),
-            prompt.image_grid_thw.to(student.device),
-            return_dict=True,
-        )
-    return [f.detach() for f in out.pooler_output]
-
-
 def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
     """Sum over tokens of log p(label) where mask is 1 (TRL's per-token log-probs summed).
 
@@ -463,7 +290,7 @@ def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
         labels: (B, L) token ids.
         mask: (B, L) 0/1 completion mask.
     """
-    torch = _torch()
+    torch = torch_module()
     logp = torch.log_softmax(logits.float(), dim=-1)
     tok = torch.gather(logp, 2, labels.unsqueeze(-1)).squeeze(-1)
     return (tok * mask).sum(-1)
@@ -477,7 +304,7 @@ def completion_logprobs(
     model: Any = None,
 ) -> Any:
     """Summed log-prob of each completion given its prompt, shape (B,), differentiable."""
-    torch = _torch()
+    torch = torch_module()
     model = student.model if model is None else model
     feats = None
     images = any(p.pixel_values is not None for p in prompts)
@@ -516,7 +343,7 @@ def sample_answers(
     a round's samples are reproducible (resume) and the same whatever the number of processes
     (chunks are spread over ranks by ``empirical.parallel``).
     """
-    torch = _torch()
+    torch = torch_module()
     model = student.model
     was_training = model.training
     model.eval()
@@ -570,12 +397,6 @@ def sample_answers(
     return [comps for part in parts for comps in part]
 
 
-def _generating_model(model: Any) -> Any:
-    """The module whose ``generation_config`` ``generate`` reads (the base of a peft model)."""
-    get = getattr(model, "get_base_model", None)
-    return get() if callable(get) else model
-
-
 @contextlib.contextmanager
 def neutral_generation_config(model: Any) -> Iterator[None]:
     """Sample from the model's own distribution: the checkpoint's generation config (which may
@@ -583,7 +404,7 @@ def neutral_generation_config(model: Any) -> Iterator[None]:
     call, so only the arguments ``sample_answers`` passes shape the samples."""
     from transformers import GenerationConfig
 
-    m = _generating_model(model)
+    m = generating_model(model)
     saved = m.generation_config
     m.generation_config = GenerationConfig(
         eos_token_id=saved.eos_token_id, pad_token_id=saved.pad_token_id
@@ -592,16 +413,6 @@ def neutral_generation_config(model: Any) -> Iterator[None]:
         yield
     finally:
         m.generation_config = saved
-
-
-def autocast(student: Student):
-    """bf16 autocast on the student's device when it runs in mixed precision (else a no-op)."""
-    torch = _torch()
-    return torch.autocast(
-        device_type=student.device.type,
-        dtype=torch.bfloat16,
-        enabled=student.compute_dtype == "bfloat16",
-    )
 
 
 def _cut(row: Sequence[int], eos: Sequence[int], pad: int) -> tuple[int, ...]:

@@ -25,13 +25,9 @@ import numpy as np
 from empirical import parallel
 from empirical.checkpoint import trainable_state
 from empirical.dpo import dpo_loss
-from empirical.student import (
-    autocast,
-    completion_logprobs,
-    features_kept_for,
-    put_features,
-    take_features,
-)
+from empirical.student import completion_logprobs
+from empirical.torchutil import autocast
+from empirical.vision_cache import features_kept_for, put_features, take_features
 
 __all__ = [
     "OPTIMIZERS",
