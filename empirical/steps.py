@@ -21,7 +21,7 @@ from empirical.config import LoopConfig
 from empirical.data import Question, rubric
 from empirical.gate import GateState, gate_update, loss_progress, reward_progress
 from empirical.pairs import Pairs
-from empirical.student import sample_answers
+from empirical.sampling import sample_answers
 from empirical.train import (
     Trainer,
     batched_logprobs,

@@ -23,13 +23,16 @@ __all__ = [
     "features_kept_for",
     "image_features",
     "keep_features",
+    "pass_features",
     "position_ids",
     "put_features",
     "register_prompts",
     "rope_positions",
     "take_features",
+    "tower_output",
     "tower_versions",
     "vision_is_frozen",
+    "vision_kwargs",
 ]
 
 
@@ -134,12 +137,8 @@ def compute_block_features(student: Any, model: Any, prompts: Sequence[Any]) -> 
     torch = torch_module()
     if len(prompts) == 1:
         return [compute_image_features(student, model, prompts[0])]
-    pv = torch.cat([p.pixel_values for p in prompts], 0)
-    grid = torch.cat([p.image_grid_thw for p in prompts], 0)
     with torch.no_grad(), autocast(student):
-        out = model.get_image_features(
-            pv.to(student.device, student.dtype), grid.to(student.device), return_dict=True
-        )
+        out = tower_output(student, model, prompts)
     flat = [f.detach() for f in out.pooler_output]
     res, k = [], 0
     for p in prompts:
@@ -147,6 +146,74 @@ def compute_block_features(student: Any, model: Any, prompts: Sequence[Any]) -> 
         res.append(flat[k : k + m])
         k += m
     return res
+
+
+def pass_features(student: Any, model: Any, prompts: Sequence[Any]) -> list | None:
+    """The image features of one forward pass over ``prompts`` (batch order): cached when the
+    tower's output is fixed during the pass (a frozen tower, or no gradients), computed afresh
+    with their graph when the tower trains; None without images or with ``vision_cache`` off
+    (the model then runs its tower on the pixels itself: the plain path)."""
+    torch = torch_module()
+    if not student.vision_cache or not any(p.pixel_values is not None for p in prompts):
+        return None
+    if vision_is_frozen(model) or not torch.is_grad_enabled():
+        return image_features(student, model, prompts)
+    with autocast(student):
+        out = tower_output(student, model, [p for p in prompts if p.pixel_values is not None])
+    return list(out.pooler_output)
+
+
+def tower_output(student: Any, model: Any, prompts: Sequence[Any]) -> Any:
+    """``get_image_features`` of all the images of ``prompts`` in one call, with the tower's
+    index tensors (``vision_kwargs``) precomputed."""
+    torch = torch_module()
+    pv = torch.cat([p.pixel_values for p in prompts], 0)
+    grid = torch.cat([p.image_grid_thw for p in prompts], 0)
+    return model.get_image_features(
+        pv.to(student.device, student.dtype),
+        grid.to(student.device),
+        return_dict=True,
+        **vision_kwargs(student, model, grid),
+    )
+
+
+def vision_kwargs(student: Any, model: Any, grid: Any, keep: int = 64) -> dict:
+    """The vision tower's rotary positions, attention and window indices for images of
+    ``grid``: functions of the grids alone, which transformers recomputes in Python on every
+    call unless given as keyword arguments (the same values: the output is bit for bit the
+    same). The last ``keep`` grids are remembered; {} when this transformers has no
+    ``vision_utils`` or the tower lacks the attributes."""
+    tower = _vision_tower(model)
+    try:
+        from transformers import vision_utils as vu  # lazy, as torch
+    except ImportError:
+        return {}
+    names = ("spatial_merge_size", "window_size", "patch_size", "config")
+    if tower is None or not all(hasattr(tower, n) for n in names):
+        return {}
+    key = (tower.spatial_merge_size, tower.window_size, tower.patch_size, grid.numpy().tobytes())
+    memo = student.extra.setdefault("vision_kwargs", {})
+    hit = memo.get(key)
+    if hit is None:
+        merge = tower.spatial_merge_size
+        cu, _ = vu.get_vision_attention_seqlens(grid, tower.config)
+        index, cu_window = vu.get_vision_window_index(
+            grid,
+            spatial_merge_size=merge,
+            window_size=tower.window_size,
+            patch_size=tower.patch_size,
+        )
+        hit = {
+            "position_ids": vu.get_vision_position_ids(grid, merge),
+            "cu_seqlens": cu,
+            "window_index": index,
+            "cu_window_seqlens": cu_window,
+        }
+        hit = {k: v.to(student.device) for k, v in hit.items()}
+        if len(memo) >= keep:
+            memo.pop(next(iter(memo)))
+        memo[key] = hit
+    return dict(hit)
 
 
 def rope_positions(student: Any, model: Any, prompt: Any) -> np.ndarray | None:
@@ -194,9 +261,5 @@ def compute_image_features(student: Any, model: Any, prompt: Any) -> list[Any]:
     """The vision tower's output for each of ``prompt``'s images (its images alone)."""
     torch = torch_module()
     with torch.no_grad(), autocast(student):
-        out = model.get_image_features(
-            prompt.pixel_values.to(student.device, student.dtype),
-            prompt.image_grid_thw.to(student.device),
-            return_dict=True,
-        )
+        out = tower_output(student, model, [prompt])
     return [f.detach() for f in out.pooler_output]

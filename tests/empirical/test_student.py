@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from empirical.data import synthetic_task
+from empirical.sampling import sample_answers
 from empirical.steps import choice_completion
 from empirical.student import (
     collate,
     completion_logprobs,
     load_student,
-    sample_answers,
     sequence_logprobs,
 )
 
@@ -124,7 +124,6 @@ def test_sampling_ignores_the_checkpoint_generation_config(tiny_path):
     carries penalties and truncation (repetition_penalty, top_k, top_p, no_repeat_ngram_size)
     samples exactly what a clean checkpoint samples with the same seed."""
     from empirical.data import synthetic_task
-    from empirical.student import load_student, sample_answers
 
     qs = synthetic_task(6, 0, split="pool")
     out = []
