@@ -290,8 +290,8 @@ def _setup(student, train, heldout, verifier, cfg: LoopConfig, out: Path, fault)
         micro_batch=cfg.train_batch,
         step_norm=cfg.step_norm,
     )
-    train_prompts = [student.encode(q.prompt, q.images) for q in train]
-    held_prompts = [student.encode(q.prompt, q.images) for q in heldout]
+    train_prompts = student.encode_all([(q.prompt, q.images) for q in train])
+    held_prompts = student.encode_all([(q.prompt, q.images) for q in heldout])
     register_prompts(student, train_prompts)
     register_prompts(student, held_prompts)
     return _Run(

@@ -72,32 +72,59 @@ class Student:
 
     def encode(self, question: str, images: Sequence[Any]) -> Prompt:
         """Encode one question with its images (PIL) into a ``Prompt``."""
-        text = self.chat_text(question, len(images))
+        return self.encode_all([(question, images)])[0]
+
+    def encode_all(self, items: Sequence[tuple[str, Sequence[Any]]]) -> list[Prompt]:
+        """``encode`` of many (question, images) pairs. Without an AutoProcessor all their
+        images go through one image-processor call (each image's patches are those it gets
+        alone: the processor treats images one by one) and the chat text and token ids are
+        worked out once per distinct question and image grids."""
         if self.processor is not None:
-            out = self.processor(
-                text=[text], images=list(images) or None, return_tensors="pt", padding=False
-            )
-            ids = tuple(int(i) for i in out["input_ids"][0])
-            pv = out.get("pixel_values")
-            grid = out.get("image_grid_thw")
-        else:
+            return [self._encode_with_processor(q, ims) for q, ims in items]
+        images = [im for _, ims in items for im in ims]
+        if images:
+            out = self.image_processor(images=images, return_tensors="pt")
+            pv_all, grid_all = out["pixel_values"], out["image_grid_thw"]
+        res, k, start = [], 0, 0
+        memo: dict[tuple, tuple[int, ...]] = {}
+        for question, ims in items:
             pv = grid = None
-            if images:
-                img = self.image_processor(images=list(images), return_tensors="pt")
-                pv, grid = img["pixel_values"], img["image_grid_thw"]
-                merge = int(self.image_processor.merge_size) ** 2
-                pieces = text.split(IMAGE_TOKEN)
-                if len(pieces) - 1 != len(images):
-                    raise ValueError(
-                        f"chat template produced {len(pieces) - 1} image placeholders "
-                        f"for {len(images)} images"
-                    )
-                text = pieces[0]
-                for k, rest in enumerate(pieces[1:]):
-                    text += IMAGE_TOKEN * (int(grid[k].prod()) // merge) + rest
-            enc = self.tokenizer(text, add_special_tokens=False)
-            ids = tuple(int(i) for i in enc["input_ids"])
-        return Prompt(ids, pv, grid)
+            if ims:
+                grid = grid_all[k : k + len(ims)].clone()
+                n = int(grid.prod(-1).sum())
+                pv = pv_all[start : start + n].clone()
+                k, start = k + len(ims), start + n
+            key = (question, len(ims), None if grid is None else grid.numpy().tobytes())
+            if key not in memo:
+                memo[key] = self._token_ids(question, len(ims), grid)
+            res.append(Prompt(memo[key], pv, grid))
+        return res
+
+    def _encode_with_processor(self, question: str, images: Sequence[Any]) -> Prompt:
+        text = self.chat_text(question, len(images))
+        out = self.processor(
+            text=[text], images=list(images) or None, return_tensors="pt", padding=False
+        )
+        ids = tuple(int(i) for i in out["input_ids"][0])
+        return Prompt(ids, out.get("pixel_values"), out.get("image_grid_thw"))
+
+    def _token_ids(self, question: str, n_images: int, grid: Any) -> tuple[int, ...]:
+        """The prompt's token ids, each image placeholder expanded as the Qwen-VL processor
+        does (``prod(image_grid_thw) // merge_size**2`` tokens)."""
+        text = self.chat_text(question, n_images)
+        if n_images:
+            merge = int(self.image_processor.merge_size) ** 2
+            pieces = text.split(IMAGE_TOKEN)
+            if len(pieces) - 1 != n_images:
+                raise ValueError(
+                    f"chat template produced {len(pieces) - 1} image placeholders "
+                    f"for {n_images} images"
+                )
+            text = pieces[0]
+            for k, rest in enumerate(pieces[1:]):
+                text += IMAGE_TOKEN * (int(grid[k].prod()) // merge) + rest
+        enc = self.tokenizer(text, add_special_tokens=False)
+        return tuple(int(i) for i in enc["input_ids"])
 
     def decode(self, ids: Sequence[int]) -> str:
         """Completion text without special tokens."""

@@ -166,8 +166,8 @@ def supervised_warmup(
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    prompts = [student.encode(q.prompt, q.images) for q in train]
-    dev_prompts = [student.encode(q.prompt, q.images) for q in dev]
+    prompts = student.encode_all([(q.prompt, q.images) for q in train])
+    dev_prompts = student.encode_all([(q.prompt, q.images) for q in dev])
     letters = [LETTERS[k] for k in range(len(train[0].choices))]
     comps = {a: choice_completion(student, a) for a in letters}
     params = [p for p in student.model.parameters() if p.requires_grad]
