@@ -22,12 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from empirical.config import LoopConfig
 from empirical.data import synthetic_task
 from empirical.loop import run_loop
 from empirical.student import load_student
@@ -84,24 +84,13 @@ def measure_speed(
     n_heldout: int = 192,
     dtype: str = "float32",
 ) -> dict[str, Any]:
-    """The tiny loop from the student at ``start`` with the caches off and on, alternated.
+    """The tiny loop from the student at ``start`` with the speed-ups off and on (caches and
+    prefix sharing), alternated.
 
     Returns per mode (``off``, ``on``) the seconds per round of each phase (mean over the
     repeats and rounds), the ratio off/on of each, and the distance between the two modes'
     logs (``log_distance``)."""
-    cfg = LoopConfig(
-        rounds=rounds,
-        n=4,
-        batch=64,
-        lr=1e-3,
-        beta=0.5,
-        max_new_tokens=2,
-        gen_batch=64,
-        train_batch=32,
-        choice_probs=True,
-        greedy_eval=False,
-        seed=seed,
-    )
+    cfg = replace(TinySettings(), rounds=rounds).loop_config(seed)
     pool = synthetic_task(n_pool, seed, split="pool")
     held = synthetic_task(n_heldout, seed, split="heldout")
     work = Path(workdir)
