@@ -256,12 +256,13 @@ def answer_logprobs(
     W = max(len(c) for c in completions) - 1
     if W == 0:
         return lp0
-    toks = torch.full((len(completions), W + 1), student.pad_token_id, dtype=torch.long)
-    valid = torch.zeros((len(completions), W + 1), dtype=torch.long)
+    toks_np = np.full((len(completions), W + 1), student.pad_token_id, dtype=np.int64)
+    valid_np = np.zeros((len(completions), W + 1), dtype=np.int64)
     for i, c in enumerate(completions):
-        toks[i, : len(c)] = torch.tensor(list(c), dtype=torch.long)
-        valid[i, : len(c)] = 1
-    toks, valid = toks.to(student.device), valid.to(student.device)
+        toks_np[i, : len(c)] = c
+        valid_np[i, : len(c)] = 1
+    toks = torch.from_numpy(toks_np).to(student.device)
+    valid = torch.from_numpy(valid_np).to(student.device)
     # feed tokens 0..W-1, read the log-probs of tokens 1..W
     logits, _ = _continue(student, model, pre, rows, toks[:, :W], valid[:, :W])
     logp = torch.log_softmax(logits.float(), -1)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from empirical.torchutil import torch_module
 from empirical.vision_cache import pass_features, position_ids
 
@@ -274,19 +276,19 @@ def collate(
     tower's cached output) the images are passed as precomputed features, not pixels.
     """
     torch = torch_module()
-    rows, cmask = [], []
-    for i, pr in enumerate(prompts):
-        comp = list(completions[i]) if completions is not None else []
-        rows.append(list(pr.input_ids) + comp)
-        cmask.append([0] * len(pr.input_ids) + [1] * len(comp))
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), student.pad_token_id, dtype=torch.long)
-    att = torch.zeros((len(rows), width), dtype=torch.long)
-    cm = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
-        att[i, width - len(r) :] = 1
-        cm[i, width - len(r) :] = torch.tensor(cmask[i], dtype=torch.long)
+    comps = completions if completions is not None else [()] * len(prompts)
+    width = max(len(p.input_ids) + len(c) for p, c in zip(prompts, comps))
+    ids_np = np.full((len(prompts), width), student.pad_token_id, dtype=np.int64)
+    att_np = np.zeros((len(prompts), width), dtype=np.int64)
+    cm_np = np.zeros((len(prompts), width), dtype=np.int64)
+    for i, (p, c) in enumerate(zip(prompts, comps)):
+        a = width - len(p.input_ids) - len(c)
+        b = width - len(c)
+        ids_np[i, a:b] = p.input_ids
+        ids_np[i, b:] = c
+        att_np[i, a:] = 1
+        cm_np[i, b:] = 1
+    ids, att, cm = (torch.from_numpy(x) for x in (ids_np, att_np, cm_np))
     batch: dict[str, Any] = {"input_ids": ids, "attention_mask": att}
     pvs = [pr.pixel_values for pr in prompts if pr.pixel_values is not None]
     if pvs:
