@@ -1,4 +1,4 @@
-"""The student: a Qwen-VL checkpoint loaded from a local path, sampling and answer log-probs.
+"""The student: a Qwen-VL checkpoint loaded from a local path, its prompts and answer log-probs.
 
 One code path for every checkpoint: ``load_student(path)`` calls transformers'
 ``AutoModelForImageTextToText.from_pretrained`` and ``AutoProcessor.from_pretrained`` on a local
@@ -11,7 +11,9 @@ processor needs it). Without torchvision we load the same files with ``AutoToken
 (``<|image_pad|>`` repeated ``prod(image_grid_thw) // merge_size**2`` times); images only.
 
 Answer log-probability (the DPO quantity): per-token log-probs of the completion, summed over
-the completion mask, as TRL's DPO trainer does.
+the completion mask, as TRL's DPO trainer does. ``completion_logprobs`` runs every row in full
+(the plain path); ``empirical.prefix`` runs each distinct prompt once, ``empirical.sampling``
+samples, ``empirical.vision_cache`` keeps the vision features and rope positions.
 """
 
 from __future__ import annotations
