@@ -8,6 +8,8 @@ same seed."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -98,3 +100,36 @@ def test_shared_sampling_draws_what_generate_draws(setup, greedy, temperature):
     st.prefix_sharing = True
     assert shared == plain
     assert len({c for comps in plain for c in comps}) > (1 if greedy else 8)  # real draws
+
+
+def test_frozen_reference_runs_each_prompt_block_once_per_run(setup):
+    """The frozen reference keeps each prompt's cache (computed by its registered block) for
+    the run: a second pass runs the answers only, with the same numbers; an in-place change of
+    its weights invalidates the cache."""
+    st, prompts = setup
+    ref = copy.deepcopy(st.model).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    rows, comps = _rows(st, prompts)
+    calls = []
+    h = ref.model.language_model.register_forward_hook(
+        lambda m, i, o: calls.append(o.last_hidden_state.shape[1])
+    )
+    first = batched_logprobs(st, rows, comps, batch_size=6, model=ref)
+    n_first = list(calls)
+    again = batched_logprobs(st, rows, comps, batch_size=6, model=ref)
+    n_again = calls[len(n_first) :]
+    st.prefix_sharing = False
+    plain = batched_logprobs(st, rows, comps, batch_size=6, model=ref)
+    st.prefix_sharing = True
+    with torch.no_grad():
+        next(ref.parameters()).mul_(1.0)  # same values, new version: the cache is stale
+    calls.clear()
+    batched_logprobs(st, rows, comps, batch_size=6, model=ref)
+    h.remove()
+    width = len(prompts[0].input_ids)
+    assert n_first.count(width) == 2  # the two registered blocks (8 + 4 prompts)
+    assert n_again and width not in n_again  # answers only
+    assert calls.count(width) == 2  # recomputed after the weights changed
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_allclose(first, plain, rtol=0, atol=1e-5)
