@@ -212,9 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--rounds", type=int, default=None)
         a = ap.parse_args(args)
         here = Path(__file__).resolve().parents[1]
-        res = compare_checkouts(
-            _worktree(a.against), here, seeds=a.seeds, repeats=a.repeats, rounds=a.rounds
-        )
+        old = _worktree(a.against)
+        try:
+            res = compare_checkouts(old, here, seeds=a.seeds, repeats=a.repeats, rounds=a.rounds)
+        finally:
+            if old != Path(a.against):  # the worktree made for this comparison
+                subprocess.run(["git", "worktree", "remove", "--force", str(old)], check=False)
         print(json.dumps(res, indent=1))
         return 0
     import torch
