@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -218,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if old != Path(a.against):  # the worktree made for this comparison
                 subprocess.run(["git", "worktree", "remove", "--force", str(old)], check=False)
+                shutil.rmtree(old.parent, ignore_errors=True)
         print(json.dumps(res, indent=1))
         return 0
     import torch
