@@ -41,8 +41,8 @@ from empirical.steps import (
     score_step,
     train_step,
 )
-from empirical.student import keep_features, register_prompts
 from empirical.train import Trainer
+from empirical.vision_cache import keep_features, register_prompts
 from sim.files import atomic_write_json, atomic_write_text
 from theory.util import UsageError
 
@@ -290,8 +290,8 @@ def _setup(student, train, heldout, verifier, cfg: LoopConfig, out: Path, fault)
         micro_batch=cfg.train_batch,
         step_norm=cfg.step_norm,
     )
-    train_prompts = [student.encode(q.prompt, q.images) for q in train]
-    held_prompts = [student.encode(q.prompt, q.images) for q in heldout]
+    train_prompts = student.encode_all([(q.prompt, q.images) for q in train])
+    held_prompts = student.encode_all([(q.prompt, q.images) for q in heldout])
     register_prompts(student, train_prompts)
     register_prompts(student, held_prompts)
     return _Run(

@@ -21,7 +21,7 @@ from empirical.config import LoopConfig
 from empirical.data import Question, rubric
 from empirical.gate import GateState, gate_update, loss_progress, reward_progress
 from empirical.pairs import Pairs
-from empirical.student import sample_answers
+from empirical.sampling import sample_answers
 from empirical.train import (
     Trainer,
     batched_logprobs,
@@ -51,9 +51,12 @@ def round_seed(seed: int, t: int, stream: int) -> int:
 
 
 def choice_completion(student: Any, letter: str) -> tuple[int, ...]:
-    """Token ids of the bare answer ``letter`` followed by EOS."""
-    ids = student.tokenizer(letter, add_special_tokens=False)["input_ids"]
-    return tuple(int(i) for i in ids) + (student.eos_token_ids[0],)
+    """Token ids of the bare answer ``letter`` followed by EOS (tokenised once per letter)."""
+    memo = student.extra.setdefault("choice_ids", {})
+    if letter not in memo:
+        ids = student.tokenizer(letter, add_special_tokens=False)["input_ids"]
+        memo[letter] = tuple(int(i) for i in ids) + (student.eos_token_ids[0],)
+    return memo[letter]
 
 
 def sample_step(

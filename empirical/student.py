@@ -1,4 +1,4 @@
-"""The student: a Qwen-VL checkpoint loaded from a local path, sampling and answer log-probs.
+"""The student: a Qwen-VL checkpoint loaded from a local path, its prompts and answer log-probs.
 
 One code path for every checkpoint: ``load_student(path)`` calls transformers'
 ``AutoModelForImageTextToText.from_pretrained`` and ``AutoProcessor.from_pretrained`` on a local
@@ -11,31 +11,27 @@ processor needs it). Without torchvision we load the same files with ``AutoToken
 (``<|image_pad|>`` repeated ``prod(image_grid_thw) // merge_size**2`` times); images only.
 
 Answer log-probability (the DPO quantity): per-token log-probs of the completion, summed over
-the completion mask, as TRL's DPO trainer does.
+the completion mask, as TRL's DPO trainer does. ``completion_logprobs`` runs every row in full
+(the plain path); ``empirical.prefix`` runs each distinct prompt once, ``empirical.sampling``
+samples, ``empirical.vision_cache`` keeps the vision features and rope positions.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from empirical import parallel
+from empirical.torchutil import torch_module
+from empirical.vision_cache import pass_features, position_ids
 
 IMAGE_TOKEN = "<|image_pad|>"
 DTYPES = ("float32", "bfloat16")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
-
-
-def _torch():
-    import torch
-
-    return torch
 
 
 @dataclass(frozen=True)
@@ -66,6 +62,8 @@ class Student:
     storage_dtype: Any = None  # dtype of frozen copies (the reference model)
     vision_cache: bool = True  # reuse the vision tower's outputs while its weights stay
     position_cache: bool = True  # reuse each prompt's multimodal rope positions
+    prefix_sharing: bool = True  # run a prompt once per pass, its answers on its cache
+    prefix_cache_bytes: int = 1 << 30  # keep prompt caches across passes up to this size
     extra: dict = field(default_factory=dict)
 
     def chat_text(self, question: str, n_images: int) -> str:
@@ -78,32 +76,59 @@ class Student:
 
     def encode(self, question: str, images: Sequence[Any]) -> Prompt:
         """Encode one question with its images (PIL) into a ``Prompt``."""
-        text = self.chat_text(question, len(images))
+        return self.encode_all([(question, images)])[0]
+
+    def encode_all(self, items: Sequence[tuple[str, Sequence[Any]]]) -> list[Prompt]:
+        """``encode`` of many (question, images) pairs. Without an AutoProcessor all their
+        images go through one image-processor call (each image's patches are those it gets
+        alone: the processor treats images one by one) and the chat text and token ids are
+        worked out once per distinct question and image grids."""
         if self.processor is not None:
-            out = self.processor(
-                text=[text], images=list(images) or None, return_tensors="pt", padding=False
-            )
-            ids = tuple(int(i) for i in out["input_ids"][0])
-            pv = out.get("pixel_values")
-            grid = out.get("image_grid_thw")
-        else:
+            return [self._encode_with_processor(q, ims) for q, ims in items]
+        images = [im for _, ims in items for im in ims]
+        if images:
+            out = self.image_processor(images=images, return_tensors="pt")
+            pv_all, grid_all = out["pixel_values"], out["image_grid_thw"]
+        res, k, start = [], 0, 0
+        memo: dict[tuple, tuple[int, ...]] = {}
+        for question, ims in items:
             pv = grid = None
-            if images:
-                img = self.image_processor(images=list(images), return_tensors="pt")
-                pv, grid = img["pixel_values"], img["image_grid_thw"]
-                merge = int(self.image_processor.merge_size) ** 2
-                pieces = text.split(IMAGE_TOKEN)
-                if len(pieces) - 1 != len(images):
-                    raise ValueError(
-                        f"chat template produced {len(pieces) - 1} image placeholders "
-                        f"for {len(images)} images"
-                    )
-                text = pieces[0]
-                for k, rest in enumerate(pieces[1:]):
-                    text += IMAGE_TOKEN * (int(grid[k].prod()) // merge) + rest
-            enc = self.tokenizer(text, add_special_tokens=False)
-            ids = tuple(int(i) for i in enc["input_ids"])
-        return Prompt(ids, pv, grid)
+            if ims:
+                grid = grid_all[k : k + len(ims)].clone()
+                n = int(grid.prod(-1).sum())
+                pv = pv_all[start : start + n].clone()
+                k, start = k + len(ims), start + n
+            key = (question, len(ims), None if grid is None else grid.numpy().tobytes())
+            if key not in memo:
+                memo[key] = self._token_ids(question, len(ims), grid)
+            res.append(Prompt(memo[key], pv, grid))
+        return res
+
+    def _encode_with_processor(self, question: str, images: Sequence[Any]) -> Prompt:
+        text = self.chat_text(question, len(images))
+        out = self.processor(
+            text=[text], images=list(images) or None, return_tensors="pt", padding=False
+        )
+        ids = tuple(int(i) for i in out["input_ids"][0])
+        return Prompt(ids, out.get("pixel_values"), out.get("image_grid_thw"))
+
+    def _token_ids(self, question: str, n_images: int, grid: Any) -> tuple[int, ...]:
+        """The prompt's token ids, each image placeholder expanded as the Qwen-VL processor
+        does (``prod(image_grid_thw) // merge_size**2`` tokens)."""
+        text = self.chat_text(question, n_images)
+        if n_images:
+            merge = int(self.image_processor.merge_size) ** 2
+            pieces = text.split(IMAGE_TOKEN)
+            if len(pieces) - 1 != n_images:
+                raise ValueError(
+                    f"chat template produced {len(pieces) - 1} image placeholders "
+                    f"for {n_images} images"
+                )
+            text = pieces[0]
+            for k, rest in enumerate(pieces[1:]):
+                text += IMAGE_TOKEN * (int(grid[k].prod()) // merge) + rest
+        enc = self.tokenizer(text, add_special_tokens=False)
+        return tuple(int(i) for i in enc["input_ids"])
 
     def decode(self, ids: Sequence[int]) -> str:
         """Completion text without special tokens."""
@@ -146,7 +171,7 @@ def load_student(
         raise _missing(path, "student checkpoint directory")
     if not (p / "config.json").is_file():
         raise _missing(p / "config.json", "student config.json")
-    torch = _torch()
+    torch = torch_module()
     from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoTokenizer
     from transformers.utils import is_torchvision_available
 
@@ -252,20 +277,20 @@ def collate(
     are given. With ``image_features`` (one tensor per image, in batch order: the vision
     tower's cached output) the images are passed as precomputed features, not pixels.
     """
-    torch = _torch()
-    rows, cmask = [], []
-    for i, pr in enumerate(prompts):
-        comp = list(completions[i]) if completions is not None else []
-        rows.append(list(pr.input_ids) + comp)
-        cmask.append([0] * len(pr.input_ids) + [1] * len(comp))
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), student.pad_token_id, dtype=torch.long)
-    att = torch.zeros((len(rows), width), dtype=torch.long)
-    cm = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
-        att[i, width - len(r) :] = 1
-        cm[i, width - len(r) :] = torch.tensor(cmask[i], dtype=torch.long)
+    torch = torch_module()
+    comps = completions if completions is not None else [()] * len(prompts)
+    width = max(len(p.input_ids) + len(c) for p, c in zip(prompts, comps))
+    ids_np = np.full((len(prompts), width), student.pad_token_id, dtype=np.int64)
+    att_np = np.zeros((len(prompts), width), dtype=np.int64)
+    cm_np = np.zeros((len(prompts), width), dtype=np.int64)
+    for i, (p, c) in enumerate(zip(prompts, comps)):
+        a = width - len(p.input_ids) - len(c)
+        b = width - len(c)
+        ids_np[i, a:b] = p.input_ids
+        ids_np[i, b:] = c
+        att_np[i, a:] = 1
+        cm_np[i, b:] = 1
+    ids, att, cm = (torch.from_numpy(x) for x in (ids_np, att_np, cm_np))
     batch: dict[str, Any] = {"input_ids": ids, "attention_mask": att}
     pvs = [pr.pixel_values for pr in prompts if pr.pixel_values is not None]
     if pvs:
@@ -286,175 +311,6 @@ def collate(
     return batch
 
 
-def _vision_tower(model: Any) -> Any:
-    base = _generating_model(model)
-    return getattr(getattr(base, "model", base), "visual", None)
-
-
-def vision_is_frozen(model: Any) -> bool:
-    """True when the model's vision tower has no trainable weight (its outputs are fixed)."""
-    tower = _vision_tower(model)
-    return tower is not None and not any(p.requires_grad for p in tower.parameters())
-
-
-def tower_versions(model: Any) -> tuple[int, ...]:
-    """The in-place version counters of the vision tower's weights: they change whenever an
-    optimiser step, ``load_state_dict`` or any in-place write touches the tower, so features
-    cached under one tuple are the tower's output for exactly those weights."""
-    tower = _vision_tower(model)
-    return () if tower is None else tuple(p._version for p in tower.parameters())
-
-
-def register_prompts(student: Student, prompts: Sequence[Prompt], block: int = 64) -> None:
-    """Name fixed blocks of ``block`` consecutive prompts (a run's train or held-out list).
-
-    A cache miss on a registered prompt computes its whole block's features in one vision
-    call, so the numbers depend only on the block, never on which pass asked first (a
-    resumed run computes the same features as an uninterrupted one)."""
-    blocks = student.extra.setdefault("blocks", {})
-    for s in range(0, len(prompts), block):
-        part = [p for p in prompts[s : s + block] if p.pixel_values is not None]
-        for p in part:
-            blocks[id(p)] = (p, part)
-
-
-def image_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> list[Any]:
-    """The vision tower's output for every image of ``prompts`` (batch order), cached per
-    (model, prompt) while the tower's weights stay the same (``tower_versions``).
-
-    A frozen tower (the reference model, a LoRA student) runs once per prompt for the whole
-    run; a trained tower once per prompt per weight version (shared by the round's passes at
-    the same weights: pair losses, loss after the step, evaluation, the next round's pairs).
-    """
-    versions = tower_versions(model)
-    caches = student.extra.setdefault("vision_cache", {})
-    cache = caches.get(id(model))
-    if cache is None or cache["model"] is not model or cache["versions"] != versions:
-        cache = caches[id(model)] = {"model": model, "versions": versions, "feats": {}}
-    feats = cache["feats"]
-    blocks = student.extra.get("blocks", {})
-    loose = []  # misses outside any registered block: computed together, in one call
-    for p in prompts:
-        hit = feats.get(id(p))
-        if p.pixel_values is None or (hit is not None and hit[0] is p):
-            continue
-        entry = blocks.get(id(p))
-        if entry is None or entry[0] is not p:
-            if all(q is not p for q in loose):
-                loose.append(p)
-            continue
-        for q, f in zip(entry[1], compute_block_features(student, model, entry[1])):
-            feats[id(q)] = (q, f)
-    if loose:
-        for q, f in zip(loose, compute_block_features(student, model, loose)):
-            feats[id(q)] = (q, f)
-    return [f for p in prompts if p.pixel_values is not None for f in feats[id(p)][1]]
-
-
-def take_features(student: Student, model: Any) -> dict | None:
-    """Remove and return the model's cached vision features (``put_features`` gives them back)."""
-    return student.extra.setdefault("vision_cache", {}).pop(id(model), None)
-
-
-def put_features(student: Student, model: Any, cache: dict | None) -> None:
-    """Make ``cache`` (from ``take_features`` or ``keep_features``) the model's cached features,
-    valid for the tower's current weights: the caller knows they are the weights the features
-    were computed at (weights swapped out and back in, or the snapshot they were kept for)."""
-    caches = student.extra.setdefault("vision_cache", {})
-    caches.pop(id(model), None)
-    if cache is not None:
-        cache["versions"] = tower_versions(model)
-        caches[id(model)] = cache
-
-
-def keep_features(student: Student, model: Any, weights: dict) -> None:
-    """Remember the features cached at the model's current weights as those of ``weights`` (a
-    snapshot of these weights), for a later ``features_kept_for(student, weights)``."""
-    cache = student.extra.setdefault("vision_cache", {}).get(id(model))
-    if cache is not None and cache["versions"] == tower_versions(model):
-        student.extra["kept_features"] = (weights, dict(cache, feats=dict(cache["feats"])))
-
-
-def features_kept_for(student: Student, weights: dict) -> dict | None:
-    """The features ``keep_features`` remembered for the snapshot ``weights`` (the same
-    object), or None."""
-    kept = student.extra.get("kept_features")
-    return kept[1] if kept is not None and kept[0] is weights else None
-
-
-def compute_block_features(student: Student, model: Any, prompts: Sequence[Prompt]) -> list:
-    """Per prompt, the vision tower's output for each of its images (one call for all)."""
-    torch = _torch()
-    if len(prompts) == 1:
-        return [compute_image_features(student, model, prompts[0])]
-    pv = torch.cat([p.pixel_values for p in prompts], 0)
-    grid = torch.cat([p.image_grid_thw for p in prompts], 0)
-    with torch.no_grad(), autocast(student):
-        out = model.get_image_features(
-            pv.to(student.device, student.dtype), grid.to(student.device), return_dict=True
-        )
-    flat = [f.detach() for f in out.pooler_output]
-    res, k = [], 0
-    for p in prompts:
-        m = int(p.image_grid_thw.shape[0])
-        res.append(flat[k : k + m])
-        k += m
-    return res
-
-
-def rope_positions(student: Student, model: Any, prompt: Prompt) -> np.ndarray | None:
-    """(3, len) multimodal rope positions of ``prompt`` alone, computed once per prompt (they
-    depend on the token ids and image grids only), or None for a model without them."""
-    cache = student.extra.setdefault("rope_cache", {})
-    hit = cache.get(id(prompt))
-    if hit is not None and hit[0] is prompt:
-        return hit[1]
-    base = getattr(_generating_model(model), "model", None)
-    get = getattr(base, "get_rope_index", None)
-    if get is None or prompt.image_grid_thw is None:
-        return None
-    torch = _torch()
-    ids = torch.tensor([prompt.input_ids], dtype=torch.long)
-    pos, _ = get(
-        ids,
-        mm_token_type_ids=(ids == student.image_token_id).long(),
-        image_grid_thw=prompt.image_grid_thw,
-        attention_mask=torch.ones_like(ids),
-    )
-    row = pos[:, 0].cpu().numpy()
-    cache[id(prompt)] = (prompt, row)
-    return row
-
-
-def position_ids(student: Student, model: Any, prompts, completions, width: int) -> Any:
-    """(3, B, width) rope positions of a left-padded batch, as the model's ``get_rope_index``
-    computes them (0 on padding; a completion's text continues after its prompt's last
-    position), from the per-prompt cache; None when some prompt has none."""
-    torch = _torch()
-    out = np.zeros((3, len(prompts), width), dtype=np.int64)
-    for i, (p, c) in enumerate(zip(prompts, completions)):
-        pos = rope_positions(student, model, p)
-        if pos is None:
-            return None
-        lp, n = pos.shape[1], len(c)
-        s = width - lp - n
-        out[:, i, s : s + lp] = pos
-        out[:, i, s + lp :] = pos[:, -1:] + np.arange(1, n + 1)
-    return torch.from_numpy(out).to(student.device)
-
-
-def compute_image_features(student: Student, model: Any, prompt: Prompt) -> list[Any]:
-    """The vision tower's output for each of ``prompt``'s images (its images alone)."""
-    torch = _torch()
-    with torch.no_grad(), autocast(student):
-        out = model.get_image_features(
-            prompt.pixel_values.to(student.device, student.dtype),
-            prompt.image_grid_thw.to(student.device),
-            return_dict=True,
-        )
-    return [f.detach() for f in out.pooler_output]
-
-
 def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
     """Sum over tokens of log p(label) where mask is 1 (TRL's per-token log-probs summed).
 
@@ -463,7 +319,7 @@ def sequence_logprobs(logits: Any, labels: Any, mask: Any) -> Any:
         labels: (B, L) token ids.
         mask: (B, L) 0/1 completion mask.
     """
-    torch = _torch()
+    torch = torch_module()
     logp = torch.log_softmax(logits.float(), dim=-1)
     tok = torch.gather(logp, 2, labels.unsqueeze(-1)).squeeze(-1)
     return (tok * mask).sum(-1)
@@ -477,14 +333,9 @@ def completion_logprobs(
     model: Any = None,
 ) -> Any:
     """Summed log-prob of each completion given its prompt, shape (B,), differentiable."""
-    torch = _torch()
     model = student.model if model is None else model
-    feats = None
     images = any(p.pixel_values is not None for p in prompts)
-    if student.vision_cache and images:
-        # a tower being trained needs its graph: no cache inside a gradient pass
-        if vision_is_frozen(model) or not torch.is_grad_enabled():
-            feats = image_features(student, model, prompts)
+    feats = pass_features(student, model, prompts)
     batch = collate(student, prompts, completions, image_features=feats)
     cmask = batch.pop("completion_mask")
     keep = max(len(c) for c in completions) + 1
@@ -497,121 +348,3 @@ def completion_logprobs(
     logits = out.logits[:, -keep:-1]
     labels = batch["input_ids"][:, -keep + 1 :]
     return sequence_logprobs(logits, labels, cmask[:, -keep + 1 :])
-
-
-def sample_answers(
-    student: Student,
-    prompts: Sequence[Prompt],
-    n: int,
-    *,
-    temperature: float = 1.0,
-    max_new_tokens: int = 32,
-    batch_size: int = 16,
-    seed: int = 0,
-    greedy: bool = False,
-) -> list[list[tuple[int, ...]]]:
-    """Sample ``n`` completions per prompt (token ids up to and including EOS).
-
-    Each chunk of ``batch_size`` prompts seeds the torch RNG from (``seed``, chunk index), so
-    a round's samples are reproducible (resume) and the same whatever the number of processes
-    (chunks are spread over ranks by ``empirical.parallel``).
-    """
-    torch = _torch()
-    model = student.model
-    was_training = model.training
-    model.eval()
-    gen_kw = dict(
-        max_new_tokens=max_new_tokens,
-        pad_token_id=student.pad_token_id,
-        eos_token_id=list(student.eos_token_ids),
-    )
-    if greedy:
-        gen_kw.update(do_sample=False, num_return_sequences=1)
-    else:
-        # explicit neutral values: a None would be filled from a generation config
-        gen_kw.update(
-            do_sample=True,
-            temperature=temperature,
-            top_k=0,
-            top_p=1.0,
-            min_p=None,
-            typical_p=1.0,
-            repetition_penalty=1.0,
-            num_return_sequences=n,
-        )
-    # a completion never contains vision placeholders (they would need image features)
-    vision = [
-        student.tokenizer.convert_tokens_to_ids(t)
-        for t in ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
-    ]
-    unk = student.tokenizer.unk_token_id
-    gen_kw["suppress_tokens"] = sorted({int(i) for i in vision if i is not None and i != unk})
-    per = 1 if greedy else n
-
-    def run_chunk(k: int, start: int, end: int) -> list[list[tuple[int, ...]]]:
-        chunk = prompts[start:end]
-        torch.manual_seed(int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
-        feats = None
-        if student.vision_cache and any(p.pixel_values is not None for p in chunk):
-            feats = image_features(student, model, chunk)
-        batch = collate(student, chunk, image_features=feats)
-        with autocast(student):
-            seqs = model.generate(**batch, **gen_kw)
-        new = seqs[:, batch["input_ids"].shape[1] :].tolist()
-        res = []
-        for i in range(len(chunk)):
-            rows = new[i * per : (i + 1) * per]
-            res.append([_cut(r, student.eos_token_ids, student.pad_token_id) for r in rows])
-        return res
-
-    with torch.no_grad(), neutral_generation_config(model):
-        parts = parallel.map_chunks(run_chunk, len(prompts), batch_size)
-    model.train(was_training)
-    return [comps for part in parts for comps in part]
-
-
-def _generating_model(model: Any) -> Any:
-    """The module whose ``generation_config`` ``generate`` reads (the base of a peft model)."""
-    get = getattr(model, "get_base_model", None)
-    return get() if callable(get) else model
-
-
-@contextlib.contextmanager
-def neutral_generation_config(model: Any) -> Iterator[None]:
-    """Sample from the model's own distribution: the checkpoint's generation config (which may
-    carry repetition_penalty, top_k, top_p, min_length...) is replaced by a fresh one for the
-    call, so only the arguments ``sample_answers`` passes shape the samples."""
-    from transformers import GenerationConfig
-
-    m = _generating_model(model)
-    saved = m.generation_config
-    m.generation_config = GenerationConfig(
-        eos_token_id=saved.eos_token_id, pad_token_id=saved.pad_token_id
-    )
-    try:
-        yield
-    finally:
-        m.generation_config = saved
-
-
-def autocast(student: Student):
-    """bf16 autocast on the student's device when it runs in mixed precision (else a no-op)."""
-    torch = _torch()
-    return torch.autocast(
-        device_type=student.device.type,
-        dtype=torch.bfloat16,
-        enabled=student.compute_dtype == "bfloat16",
-    )
-
-
-def _cut(row: Sequence[int], eos: Sequence[int], pad: int) -> tuple[int, ...]:
-    """Completion up to and including the first EOS (padding after it dropped)."""
-    res = []
-    for t in row:
-        res.append(int(t))
-        if t in eos:
-            break
-    else:
-        while res and res[-1] == pad and pad not in eos:
-            res.pop()
-    return tuple(res)

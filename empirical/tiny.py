@@ -166,8 +166,8 @@ def supervised_warmup(
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    prompts = [student.encode(q.prompt, q.images) for q in train]
-    dev_prompts = [student.encode(q.prompt, q.images) for q in dev]
+    prompts = student.encode_all([(q.prompt, q.images) for q in train])
+    dev_prompts = student.encode_all([(q.prompt, q.images) for q in dev])
     letters = [LETTERS[k] for k in range(len(train[0].choices))]
     comps = {a: choice_completion(student, a) for a in letters}
     params = [p for p in student.model.parameters() if p.requires_grad]
@@ -228,6 +228,24 @@ class TinySettings:
     dtype: str = "float32"
     verifiers: tuple[str, ...] = ("synthetic:0.9:2", "synthetic:0.2:2", "synthetic:0.5:0.05")
 
+    def loop_config(self, seed: int) -> LoopConfig:
+        """The self-DPO loop's configuration for ``seed`` (two-token letter answers, exact
+        choice probabilities on the held-out questions)."""
+        return LoopConfig(
+            rounds=self.rounds,
+            n=self.n,
+            gate=self.gate,
+            batch=self.batch,
+            lr=self.lr,
+            beta=self.beta,
+            max_new_tokens=2,
+            gen_batch=64,
+            train_batch=32,
+            choice_probs=True,
+            greedy_eval=False,
+            seed=seed,
+        )
+
 
 def start_student(work: Path, seed: int, s: TinySettings, quiet: bool) -> tuple[Path, dict]:
     """Build the tiny student for ``seed``, warm it up, save it as the self-DPO start."""
@@ -270,20 +288,7 @@ def run_tiny(
         start, warm = start_student(work, seed, s, quiet)
         pool = synthetic_task(s.n_pool, seed, split="pool")
         held = synthetic_task(s.n_heldout, seed, split="heldout")
-        cfg = LoopConfig(
-            rounds=s.rounds,
-            n=s.n,
-            gate=s.gate,
-            batch=s.batch,
-            lr=s.lr,
-            beta=s.beta,
-            max_new_tokens=2,
-            gen_batch=64,
-            train_batch=32,
-            choice_probs=True,
-            greedy_eval=False,
-            seed=seed,
-        )
+        cfg = s.loop_config(seed)
         for k, spec in enumerate(s.verifiers):
             if not quiet:
                 sys.stderr.write(f"[tiny] seed {seed}, verifier {spec}\n")

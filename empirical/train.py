@@ -25,13 +25,9 @@ import numpy as np
 from empirical import parallel
 from empirical.checkpoint import trainable_state
 from empirical.dpo import dpo_loss
-from empirical.student import (
-    autocast,
-    completion_logprobs,
-    features_kept_for,
-    put_features,
-    take_features,
-)
+from empirical.prefix import distinct, logprobs
+from empirical.torchutil import autocast
+from empirical.vision_cache import features_kept_for, put_features, take_features
 
 __all__ = [
     "OPTIMIZERS",
@@ -63,22 +59,32 @@ def batched_logprobs(
     batch_size: int,
     model: Any = None,
 ) -> np.ndarray:
-    """Summed completion log-probs without gradients, as a float64 numpy array."""
+    """Summed completion log-probs without gradients, as a float64 numpy array.
+
+    With prefix sharing the rows are grouped by prompt (the chosen and rejected ends of a
+    pair land in the same chunk, so their prompt runs once) and put back in order after."""
     import torch
 
     m = student.model if model is None else model
     was = m.training
     m.eval()
+    order = np.arange(len(prompts))
+    if student.prefix_sharing:
+        order = np.argsort(distinct(prompts)[1], kind="stable")
+    prompts = [prompts[i] for i in order]
+    completions = [completions[i] for i in order]
 
     def run_chunk(k: int, s: int, e: int) -> np.ndarray:
         with autocast(student):
-            lp = completion_logprobs(student, prompts[s:e], completions[s:e], model=m)
+            lp = logprobs(student, prompts[s:e], completions[s:e], model=m)
         return lp.double().cpu().numpy()
 
     with torch.no_grad():
         out = parallel.map_chunks(run_chunk, len(prompts), batch_size)
     m.train(was)
-    return np.concatenate(out) if out else np.zeros(0)
+    res = np.zeros(len(order))
+    res[order] = np.concatenate(out) if out else np.zeros(0)
+    return res
 
 
 def reference_logprobs(
@@ -203,9 +209,7 @@ class Trainer:
             m = e - s
             wts = torch.tensor(counts[s:e] / denom, dtype=torch.float32, device=st.device)
             with autocast(st):
-                lp = completion_logprobs(
-                    st, list(prompts[s:e]) * 2, list(chosen[s:e]) + list(rejected[s:e])
-                )
+                lp = logprobs(st, list(prompts[s:e]) * 2, list(chosen[s:e]) + list(rejected[s:e]))
             rw = torch.tensor(ref_chosen[s:e], dtype=torch.float32, device=st.device)
             rl = torch.tensor(ref_rejected[s:e], dtype=torch.float32, device=st.device)
             loss = (wts * dpo_loss(lp[:m].float(), lp[m:].float(), rw, rl, self.beta)).sum()

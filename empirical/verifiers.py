@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from empirical.data import Question, normalise_text, rubric
-from empirical.student import collate, compute_image_features, load_student, vision_is_frozen
+from empirical.student import collate, load_student
+from empirical.vision_cache import compute_image_features, vision_is_frozen
 
 
 def _uniform(seed: int, qid: str, answer: str) -> float:

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from empirical.data import synthetic_task
+from empirical.sampling import sample_answers
 from empirical.steps import choice_completion
 from empirical.student import (
     collate,
     completion_logprobs,
     load_student,
-    sample_answers,
     sequence_logprobs,
 )
 
@@ -124,7 +124,6 @@ def test_sampling_ignores_the_checkpoint_generation_config(tiny_path):
     carries penalties and truncation (repetition_penalty, top_k, top_p, no_repeat_ngram_size)
     samples exactly what a clean checkpoint samples with the same seed."""
     from empirical.data import synthetic_task
-    from empirical.student import load_student, sample_answers
 
     qs = synthetic_task(6, 0, split="pool")
     out = []
@@ -138,85 +137,3 @@ def test_sampling_ignores_the_checkpoint_generation_config(tiny_path):
         if dirty:
             assert st.model.generation_config.repetition_penalty == 50.0  # restored after
     assert out[0] == out[1]
-
-
-def test_frozen_vision_features_are_cached_and_give_the_same_logprobs(tiny_path):
-    """Speed (#15): a frozen vision tower (the reference model, a LoRA student) runs once per
-    prompt for the whole run (the call's misses in one batch); the log-probs equal those from
-    pixels."""
-    import copy
-
-    import torch
-
-    from empirical.data import synthetic_task
-    from empirical.student import completion_logprobs, load_student, vision_is_frozen
-
-    st = load_student(tiny_path, device="cpu")
-    ref = copy.deepcopy(st.model).eval()
-    for p in ref.parameters():
-        p.requires_grad_(False)
-    assert vision_is_frozen(ref) and not vision_is_frozen(st.model)
-    qs = synthetic_task(5, 2, split="pool")
-    prompts = [st.encode(q.prompt, q.images) for q in qs]
-    comps = [(st.tokenizer.convert_tokens_to_ids(q.answer), st.eos_token_ids[0]) for q in qs]
-    calls = []
-    h = ref.model.visual.register_forward_hook(lambda m, i, o: calls.append(1))
-    with torch.no_grad():
-        st.vision_cache = False
-        want = completion_logprobs(st, prompts, comps, model=ref)
-        n_plain = len(calls)
-        st.vision_cache = True
-        first = completion_logprobs(st, prompts, comps, model=ref)
-        n_first = len(calls) - n_plain
-        again = completion_logprobs(st, prompts[::-1], comps[::-1], model=ref)
-    h.remove()
-    assert n_plain == 1 and n_first == 1 and len(calls) == n_plain + n_first  # cached after
-    torch.testing.assert_close(first, want, rtol=0, atol=1e-5)
-    torch.testing.assert_close(again, first.flip(0), rtol=0, atol=1e-6)
-
-
-def test_trained_tower_features_follow_the_weights_and_rope_positions_match_the_model(tiny_path):
-    """Speed (#15): a trained tower's cached features are reused only while its weights stay
-    (an optimiser step invalidates them; a swap out and back keeps them); with the caches
-    (vision features per block, rope positions per prompt) the log-probs equal the model's own
-    computation from pixels and its ``get_rope_index``."""
-    import torch
-
-    from empirical.data import synthetic_task
-    from empirical.student import completion_logprobs, load_student, register_prompts
-    from empirical.train import swapped_weights, trainable_state
-
-    st = load_student(tiny_path, device="cpu")
-    qs = synthetic_task(6, 4, split="pool")
-    prompts = [st.encode(q.prompt, q.images) for q in qs]
-    register_prompts(st, prompts, block=4)
-    comps = [(st.tokenizer.convert_tokens_to_ids(q.answer), st.eos_token_ids[0]) for q in qs]
-    calls = []
-    h = st.model.model.visual.register_forward_hook(lambda m, i, o: calls.append(1))
-
-    def lp(cache: bool):
-        st.vision_cache = st.position_cache = cache
-        with torch.no_grad():
-            return completion_logprobs(st, prompts[::-1], comps[::-1])
-
-    want = lp(False)
-    got = lp(True)
-    assert len(calls) == 1 + 2  # pixels once; then blocks {0..3} and {4, 5}
-    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
-    lp(True)
-    assert len(calls) == 3  # same weights: cached
-    before = trainable_state(st.model)
-    with swapped_weights(st, {k: v + 0.01 for k, v in before.items()}):
-        moved = lp(True)
-    assert len(calls) == 5 and not torch.allclose(moved, got)  # the swap computes its own
-    lp(True)
-    assert len(calls) == 5  # swapped back: the features from before the swap still serve
-    opt = torch.optim.SGD([p for p in st.model.parameters() if p.requires_grad], lr=0.1)
-    loss = -completion_logprobs(st, prompts, comps).sum()  # gradient pass: no cache
-    loss.backward()
-    opt.step()
-    after_cached, after_plain = lp(True), lp(False)
-    h.remove()
-    assert len(calls) == 5 + 1 + 2 + 1  # gradient pass, new blocks, the plain pass
-    torch.testing.assert_close(after_cached, after_plain, rtol=0, atol=1e-5)
-    assert not torch.allclose(after_cached, got)

@@ -48,7 +48,8 @@ def test_one_bf16_step_at_the_default_lr_changes_the_weights(tiny_path):
 
 
 def test_the_forward_pass_runs_in_bf16_under_autocast(tiny_path):
-    from empirical.student import autocast, completion_logprobs
+    from empirical.student import completion_logprobs
+    from empirical.torchutil import autocast
 
     st = load_student(tiny_path, device="cpu", dtype="bfloat16")
     prompts, ch, _ = _batch(st, 2)
