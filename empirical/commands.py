@@ -331,9 +331,18 @@ def _questions(args: argparse.Namespace, seed: int):
 
 def _run(args: argparse.Namespace) -> int:
     _validate_run(args)
-
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     parallel.init()
+    try:
+        code = _run_seeds(args)
+    except BaseException:
+        parallel.finish(ok=False)
+        raise
+    parallel.finish()
+    return code
+
+
+def _run_seeds(args: argparse.Namespace) -> int:
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     device = args.device or parallel.local_device()
     lr = args.lr if args.lr is not None else DEFAULT_LR["lora" if args.lora else "full"]
     prompt = Path(args.judge_prompt).read_text() if args.judge_prompt else None

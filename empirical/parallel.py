@@ -58,6 +58,22 @@ def barrier() -> None:
         dist.barrier()
 
 
+def finish(ok: bool = True) -> None:
+    """Leave the process group: after a run that ended normally every rank waits for the others
+    (a barrier), then the group is destroyed; after an error it is destroyed without waiting (a
+    barrier could pair with another rank's pending collective and hang).
+
+    A rank that exits while its gloo threads still run can abort with "terminate called without
+    an active exception" (seen in CI when rank 1 returned while rank 0 wrote the reports).
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        if ok and dist.get_world_size() > 1:
+            dist.barrier()
+        dist.destroy_process_group()
+
+
 def map_chunks(fn: Callable[[int, int, int], Any], n: int, size: int) -> list[Any]:
     """[fn(k, start, end) for each chunk k of range(n) in steps of ``size``], chunks spread
     over ranks and gathered in order on every rank."""
