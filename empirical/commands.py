@@ -25,7 +25,7 @@ from empirical.config import LoopConfig
 from empirical.data import TASKS, load_task
 from empirical.loop import run_loop
 from empirical.student import DTYPES, load_student
-from empirical.tiny import TinySettings, format_report, run_tiny
+from empirical.tiny import TinySettings, default_workers, format_report, run_tiny
 from empirical.train import OPTIMIZERS, SCHEDULES, STEP_NORMS
 from empirical.verifiers import load_plugin, make_verifier, parse_verifier_spec
 from sim.files import atomic_write_json, to_json
@@ -67,6 +67,13 @@ def _tiny_parser(sub) -> None:
     t.add_argument("--gate", default="uniform", help=" | ".join(GATES))
     t.add_argument("--dtype", default="float32", help="float32 | bfloat16 (mixed precision)")
     t.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    t.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes for the seeds' warm-ups and (seed, verifier) runs; same results "
+        "(default: the usable CPU cores)",
+    )
     t.set_defaults(func=_tiny)
 
 
@@ -290,17 +297,19 @@ def _tiny(args: argparse.Namespace) -> int:
     s = replace(TinySettings(), gate=args.gate, dtype=args.dtype)
     if args.rounds is not None:
         s = replace(s, rounds=check_int("--rounds", args.rounds, 1))
+    workers = default_workers() if args.workers is None else args.workers
+    workers = check_int("--workers", workers, 1)
     if args.out is not None:
         check_out_dir(args.out)
     quiet = args.quiet or args.json and not sys.stderr.isatty()
     if args.out is not None:
-        res = run_tiny(args.out, seeds=seeds, settings=s, quiet=quiet)
+        res = run_tiny(args.out, seeds=seeds, settings=s, quiet=quiet, workers=workers)
         res["reports"] = write_reports(
             args.out, res, res["verifiers"], title="Empirical tiny: measured vs predicted"
         )
     else:
         with tempfile.TemporaryDirectory(prefix="selfdpo-tiny-") as d:
-            res = run_tiny(d, seeds=seeds, settings=s, quiet=quiet)
+            res = run_tiny(d, seeds=seeds, settings=s, quiet=quiet, workers=workers)
     print(to_json(res) if args.json else format_report(res))
     return 0
 

@@ -49,7 +49,7 @@ def _numbers(x: Any, path: str = "") -> dict[str, float]:
             if k != "seconds"
             for k2, v2 in _numbers(v, f"{path}/{k}").items()
         }
-    if isinstance(x, list):
+    if isinstance(x, (list, tuple)):
         return {k2: v2 for i, v in enumerate(x) for k2, v2 in _numbers(v, f"{path}/{i}").items()}
     if isinstance(x, str):
         return {}  # names only (the gate's), equal by construction
@@ -124,7 +124,7 @@ def measure_speed(
     }
 
 
-TIMING_KEYS = ("seconds", "seconds_per_round", "reports")
+TIMING_KEYS = ("seconds", "seconds_per_round", "reports", "workers")
 
 
 def result_distance(a: dict, b: dict) -> dict[str, Any]:

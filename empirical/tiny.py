@@ -11,6 +11,7 @@ theory's predicted sign (T1: the sign of a_pair - 1/2) with the measured held-ou
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -267,42 +268,99 @@ def start_student(work: Path, seed: int, s: TinySettings, quiet: bool) -> tuple[
     return start, warm
 
 
+def _start_task(work: Path, seed: int, s: TinySettings, quiet: bool) -> tuple[Path, dict]:
+    """One seed's warm-up (a worker's task: threads pinned as in the one-process path)."""
+    import torch
+
+    torch.set_num_threads(1)
+    return start_student(work, seed, s, quiet)
+
+
+def _run_task(work: Path, start: Path, seed: int, k: int, s: TinySettings, quiet: bool) -> dict:
+    """Self-DPO from ``start`` with the ``k``-th verifier; its run report."""
+    import torch
+
+    torch.set_num_threads(1)  # tiny matrices: more threads only add contention
+    spec = s.verifiers[k]
+    if not quiet:
+        sys.stderr.write(f"[tiny] seed {seed}, verifier {spec}\n")
+    pool = synthetic_task(s.n_pool, seed, split="pool")
+    held = synthetic_task(s.n_heldout, seed, split="heldout")
+    st = load_student(start, device="cpu", dtype=s.dtype)
+    out = work / f"seed-{seed}" / f"run-{k}"
+    log = run_loop(
+        st, pool, held, make_verifier(spec, seed=seed), s.loop_config(seed), out, quiet=quiet
+    )
+    return run_report(out, log, n=s.n, gate=s.gate, spec=spec, K=4)
+
+
+def default_workers() -> int:
+    """The CPU cores this process may use (each worker runs one thread)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_all(work: Path, seeds: Sequence[int], s: TinySettings, quiet: bool, workers: int):
+    """Warm-ups and runs, in this process (``workers == 1``) or in ``workers`` spawned
+    processes. Every run is the same single-threaded computation either way, seeded by its own
+    (seed, verifier), so the results are the same: only the wall time changes."""
+    nv = len(s.verifiers)
+    if workers == 1:
+        warm, reports = {}, {}
+        for seed in seeds:
+            start, warm[seed] = _start_task(work, seed, s, quiet)
+            for k in range(nv):
+                reports[seed, k] = _run_task(work, start, seed, k, s, quiet)
+        return warm, reports
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    warm, reports, jobs = {}, {}, {}
+    ctx = mp.get_context("spawn")  # torch and JAX are not fork-safe
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+        try:
+            for seed in seeds:
+                jobs[ex.submit(_start_task, work, seed, s, quiet)] = ("start", seed, None)
+            while jobs:
+                done, _ = wait(jobs, return_when=FIRST_COMPLETED)
+                for f in done:
+                    kind, seed, k = jobs.pop(f)
+                    if kind == "start":
+                        start, warm[seed] = f.result()
+                        for k in range(nv):
+                            job = ex.submit(_run_task, work, start, seed, k, s, quiet)
+                            jobs[job] = ("run", seed, k)
+                    else:
+                        reports[seed, k] = f.result()
+        except BaseException:
+            ex.shutdown(wait=True, cancel_futures=True)
+            raise
+    return warm, reports
+
+
 def run_tiny(
     workdir: str | Path,
     *,
     seeds: Sequence[int] = (0, 1, 2),
     settings: TinySettings | None = None,
     quiet: bool = True,
+    workers: int = 1,
 ) -> dict:
     """The tiny experiment over ``seeds``: per verifier, the pooled comparison report
-    (``empirical.compare.compare_seeds``) with run-to-run intervals."""
-    import torch
-
+    (``empirical.compare.compare_seeds``) with run-to-run intervals. ``workers`` > 1 runs the
+    seeds' warm-ups and the (seed, verifier) runs in that many processes (same results)."""
     tic = time.perf_counter()
     s = settings or TinySettings()
-    torch.set_num_threads(1)  # tiny matrices: more threads only add contention
     work = Path(workdir)
-    reports: dict[str, list[dict]] = {v: [] for v in s.verifiers}
-    starts = []
-    for seed in seeds:
-        start, warm = start_student(work, seed, s, quiet)
-        pool = synthetic_task(s.n_pool, seed, split="pool")
-        held = synthetic_task(s.n_heldout, seed, split="heldout")
-        cfg = s.loop_config(seed)
-        for k, spec in enumerate(s.verifiers):
-            if not quiet:
-                sys.stderr.write(f"[tiny] seed {seed}, verifier {spec}\n")
-            st = load_student(start, device="cpu", dtype=s.dtype)
-            out = work / f"seed-{seed}" / f"run-{k}"
-            log = run_loop(st, pool, held, make_verifier(spec, seed=seed), cfg, out, quiet=quiet)
-            reports[spec].append(run_report(out, log, n=s.n, gate=s.gate, spec=spec, K=4))
-        starts.append(
-            {
-                "seed": seed,
-                **warm,
-                "heldout_p_correct": reports[s.verifiers[0]][-1]["heldout"]["start"],
-            }
-        )
+    workers = max(1, min(int(workers), len(seeds) * len(s.verifiers)))
+    warm, done = _run_all(work, seeds, s, quiet, workers)
+    reports = {v: [done[seed, k] for seed in seeds] for k, v in enumerate(s.verifiers)}
+    starts = [
+        {"seed": seed, **warm[seed], "heldout_p_correct": done[seed, 0]["heldout"]["start"]}
+        for seed in seeds
+    ]
     return {
         "verifiers": [compare_seeds(v, reports[v]) for v in s.verifiers],
         "start": starts,
@@ -318,6 +376,7 @@ def run_tiny(
             k: float(np.mean([r["seconds"][k] for v in reports.values() for r in v]))
             for k in ("total", "sample", "score", "train", "evaluate")
         },
+        "workers": workers,
         "seconds": round(time.perf_counter() - tic, 1),
     }
 

@@ -69,5 +69,8 @@ def heldout_accuracy(params: Params, feats: Features, mu) -> Float[Array, ""]:
     shift = mu * theta[0]
     denom = 1.0
     for y in range(1, xi.shape[1]):
-        denom = denom + jnp.exp((xi[:, y, :] - xi[:, 0, :]) @ theta - shift)
+        # a product and a sum over the feature axis, not ``@``: under vmap with prompts shared
+        # across runs ``@`` becomes one matrix product whose blocking (and float32 rounding)
+        # depends on how many runs a device holds; this way a run's number does not
+        denom = denom + jnp.exp(jnp.sum((xi[:, y, :] - xi[:, 0, :]) * theta, axis=-1) - shift)
     return jnp.mean(1.0 / denom)

@@ -62,6 +62,7 @@ def test_bad_inputs(capsys, tmp_path, tiny_path):
         "--task must be one of",
     )
     _bad(capsys, ["empirical", "tiny", "--rounds", "0"], "--rounds must be")
+    _bad(capsys, ["empirical", "tiny", "--workers", "0"], "--workers must be")
     run = [*base, *ok, "--verifier", "oracle"]
     for flag in ("--beta", "--lr", "--temperature"):
         _bad(capsys, [*run, flag, "inf"], f"{flag} must be finite")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,3 +24,24 @@ def synth(tmp_path_factory) -> Path:
 def own(synth, tmp_path) -> Path:
     """A private copy of the synthetic results, for tests that edit them."""
     return Path(shutil.copytree(synth, tmp_path / "own"))
+
+
+@pytest.fixture(scope="session")
+def quick_reproduce(tmp_path_factory) -> dict:
+    """One ``selfdpo reproduce --quick`` into a temporary folder, shared by the slow tests that
+    read its output (end to end, the TeX build, the ladder's report): a cold run compiles every
+    sweep program (about 10 minutes on 2 cores), so it runs once per test session.
+    ``SELFDPO_QUICK_OUT=DIR`` uses an existing output folder instead (its process is not run).
+
+    Returns ``{"out": folder, "proc": CompletedProcess or None, "seconds": wall or None}``.
+    """
+    given = os.environ.get("SELFDPO_QUICK_OUT")
+    if given:
+        out = Path(given)
+        assert (out / "paper" / "main.tex").is_file(), f"SELFDPO_QUICK_OUT={given}: no paper/"
+        return {"out": out, "proc": None, "seconds": None}
+    out = tmp_path_factory.mktemp("reproduce")
+    cmd = [sys.executable, "-m", "paper.cli", "reproduce", "--quick", "--quiet", "--out", str(out)]
+    tic = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    return {"out": out, "proc": proc, "seconds": time.time() - tic}

@@ -325,18 +325,19 @@ def test_reproduce_writes_ladder_md_and_the_figure_from_a_results_file(tmp_path)
 
 
 @pytest.mark.slow
-def test_quick_ladder_through_reproduce_writes_its_report_rows_and_figure(tmp_path):
-    """The quick spec through reproduce's pilot -> confirmation (about 30 s): ladder.md, the
-    figure, and rows with pilot seeds disjoint from the confirmation's and the fit's."""
-    manifest = reproduce.run_sweeps(tmp_path, [(ladder, ladder.spec(True))], quiet=True)
+def test_quick_ladder_through_reproduce_writes_its_report_rows_and_figure(quick_reproduce):
+    """The quick spec through reproduce's pilot -> confirmation (the session's quick
+    reproduction, conftest.py): ladder.md, the figure, and rows with pilot seeds disjoint from
+    the confirmation's and the fit's."""
+    out = quick_reproduce["out"]
+    manifest = json.loads((out / "manifest.json").read_text())
     entry = manifest["ladder"]
     assert entry.get("file") and entry.get("pilot_file"), entry
-    assert reproduce.write_experiment_reports(tmp_path) == [tmp_path / "ladder.md"]
-    assert "| default | MMMU | 1 |" in (tmp_path / "ladder.md").read_text()
-    assert ladder_figure.main(str(tmp_path), str(tmp_path / "figures"))
-    rows = [r for r in reproduce.evaluate(tmp_path) if r.id.startswith("LADDER")]
+    assert "| default | MMMU | 1 |" in (out / "ladder.md").read_text()
+    assert (out / "figures" / "ladder.png").is_file()
+    rows = [r for r in reproduce.evaluate(out) if r.id.startswith("LADDER")]
     assert [r.id for r in rows] == list(ladder.ROWS)
-    res = read_results(tmp_path / entry["file"])
+    res = read_results(out / entry["file"])
     fit_seeds = json.loads(res.attrs["fit"])["fit_seeds"]
     for r in rows:
         assert r.pilot_seeds and r.seeds and not set(r.pilot_seeds) & set(r.seeds)

@@ -13,11 +13,9 @@ Set SELFDPO_QUICK_OUT to an existing quick run's folder to reuse it; otherwise t
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -55,30 +53,12 @@ MIN_PAGES = 12
 BUILD_JUNK = ("main.aux", "main.log", "main.out", "main.pdf", "main.bbl", "main.blg")
 
 
-def _cli_module() -> str:
-    return "paper.cli"
-
-
 @pytest.fixture(scope="module")
-def quick_out(tmp_path_factory) -> Path:
-    given = os.environ.get("SELFDPO_QUICK_OUT")
-    if given:
-        out = Path(given)
-        assert (out / "paper" / "main.tex").is_file(), f"SELFDPO_QUICK_OUT={given}: no paper/"
-        return out
-    out = tmp_path_factory.mktemp("quick")
-    cmd = [
-        sys.executable,
-        "-m",
-        _cli_module(),
-        "reproduce",
-        "--quick",
-        "--quiet",
-        "--out",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    assert (out / "paper" / "main.tex").is_file(), proc.stderr[-3000:]
+def quick_out(quick_reproduce) -> Path:
+    """The session's ``reproduce --quick`` output (conftest.py; or SELFDPO_QUICK_OUT)."""
+    out = quick_reproduce["out"]
+    proc = quick_reproduce["proc"]
+    assert (out / "paper" / "main.tex").is_file(), "" if proc is None else proc.stderr[-3000:]
     return out
 
 
