@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.figures import synthetic
+from tests.paper.helpers import reproduce_quick
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,6 @@ def quick_reproduce(tmp_path_factory) -> dict:
         assert (out / "paper" / "main.tex").is_file(), f"SELFDPO_QUICK_OUT={given}: no paper/"
         return {"out": out, "proc": None, "seconds": None}
     out = tmp_path_factory.mktemp("reproduce")
-    cmd = [sys.executable, "-m", "paper.cli", "reproduce", "--quick", "--quiet", "--out", str(out)]
     tic = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    proc = reproduce_quick(out)
     return {"out": out, "proc": proc, "seconds": time.time() - tic}

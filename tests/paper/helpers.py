@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from paper.claims import meta
 from sim.results import read_results, write_results
+
+
+def reproduce_quick(out: Path) -> subprocess.CompletedProcess:
+    """``selfdpo reproduce --quick --quiet --out out`` in its own process (a cold run compiles
+    every sweep program: about 10 minutes on 2 cores)."""
+    cmd = [sys.executable, "-m", "paper.cli", "reproduce", "--quick", "--quiet", "--out", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
 
 
 def decide(experiment, root: Path) -> dict:

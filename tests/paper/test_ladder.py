@@ -325,7 +325,9 @@ def test_reproduce_writes_ladder_md_and_the_figure_from_a_results_file(tmp_path)
 
 
 @pytest.mark.slow
-def test_quick_ladder_through_reproduce_writes_its_report_rows_and_figure(quick_reproduce):
+def test_quick_ladder_through_reproduce_writes_its_report_rows_and_figure(
+    quick_reproduce, tmp_path
+):
     """The quick spec through reproduce's pilot -> confirmation (the session's quick
     reproduction, conftest.py): ladder.md, the figure, and rows with pilot seeds disjoint from
     the confirmation's and the fit's."""
@@ -333,8 +335,11 @@ def test_quick_ladder_through_reproduce_writes_its_report_rows_and_figure(quick_
     manifest = json.loads((out / "manifest.json").read_text())
     entry = manifest["ladder"]
     assert entry.get("file") and entry.get("pilot_file"), entry
+    # the ladder is the one experiment with a report (rewritten from the same results file)
+    assert reproduce.write_experiment_reports(out) == [out / "ladder.md"]
     assert "| default | MMMU | 1 |" in (out / "ladder.md").read_text()
     assert (out / "figures" / "ladder.png").is_file()
+    assert ladder_figure.main(str(out), str(tmp_path / "figures"))  # redrawn elsewhere
     rows = [r for r in reproduce.evaluate(out) if r.id.startswith("LADDER")]
     assert [r.id for r in rows] == list(ladder.ROWS)
     res = read_results(out / entry["file"])

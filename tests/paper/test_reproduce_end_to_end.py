@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from figures import FIGURES
 from paper.experiments import EXPERIMENTS
+from tests.paper.helpers import reproduce_quick
 
 CLAIM_IDS = [cid for exp in EXPERIMENTS for cid in exp.ROWS]
 
 pytestmark = pytest.mark.slow
-
-
-def _reproduce(out: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "paper.cli", "reproduce", "--quick", "--quiet", "--out", str(out)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +29,7 @@ def run(quick_reproduce):
         pytest.skip("SELFDPO_QUICK_OUT given: this module checks a run it starts itself")
     out = quick_reproduce["out"]
     t1 = time.time()
-    second = _reproduce(out)
+    second = reproduce_quick(out)
     t2 = time.time()
     first, t_first = quick_reproduce["proc"], quick_reproduce["seconds"]
     return {"out": out, "first": first, "second": second, "t_first": t_first, "t_second": t2 - t1}
