@@ -10,6 +10,7 @@ eta sum_{y != x} w_y <mu_x, mu_y> (only the shared block overlaps across prompts
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -31,6 +32,45 @@ def _pair_noise(key: jax.Array, config: Config) -> loop.RoundNoise:
         u_fresh=jax.random.uniform(k[3], shape),
         u_batch=jax.random.uniform(k[4], (config.B,)),
     )
+
+
+@functools.partial(jax.jit, static_argnames="draws")
+def _draws(
+    config: Config,
+    const: loop.RunConstants,
+    theta: student.Params,
+    w: jax.Array,
+    key: jax.Array,
+    draws: int,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(G^s, G^t, measured progress) of ``draws`` independent (update, probe) pair draws.
+
+    Jitted once per (static shape, draws): the run constants, theta and w are arguments, not
+    constants closed over, so a call at other seeds or weights reuses the program (a closure
+    jitted per call compiled anew every time: 45 compiles in one quick reproduction).
+    """
+    logits = student.train_logits(theta, const.feats, config.mu, config.s)
+
+    def one(k):
+        k_update, k_probe = jax.random.split(k)
+        # the step: theta' = theta + eta sum_y w_y G_y on one set of fresh pairs
+        pa = loop.fresh_pairs(logits, const, _pair_noise(k_update, config), config)
+        Da = pairs_mod.difference(pa, config.K)
+        gs, gt = dpo.ascent_directions(logits, const.logits0, Da, const.feats, config)
+        new = student.Params(
+            shared=theta.shared + config.eta * jnp.sum(w[:, None] * gs, axis=0),
+            tabular=theta.tabular + config.eta * w[:, None] * gt,
+        )
+        new_logits = student.train_logits(new, const.feats, config.mu, config.s)
+        # the probe: a further independent fresh pair of every prompt
+        pb = loop.fresh_pairs(logits, const, _pair_noise(k_probe, config), config)
+        Db = pairs_mod.difference(pb, config.K)
+        l_before = dpo.loss(dpo.margins(logits, const.logits0, Db, config.beta))
+        l_after = dpo.loss(dpo.margins(new_logits, const.logits0, Db, config.beta))
+        progress = jnp.where(pb.valid, l_before - l_after, 0.0)
+        return gs, gt, progress
+
+    return jax.vmap(one)(jax.random.split(key, draws))
 
 
 def progress_moments(
@@ -64,29 +104,9 @@ def progress_moments(
     cfg1 = config.replace(rounds=1)
     const = loop.init_constants(cfg1, loop.draw_noise(cfg1, key if run_key is None else run_key))
     theta = const.params0 if params is None else params
-    w = jnp.full(config.N, 1.0 / config.N) if weights is None else jnp.asarray(weights)
-    logits = student.train_logits(theta, const.feats, config.mu, config.s)
-
-    def one(k):
-        k_update, k_probe = jax.random.split(k)
-        # the step: theta' = theta + eta sum_y w_y G_y on one set of fresh pairs
-        pa = loop.fresh_pairs(logits, const, _pair_noise(k_update, config), config)
-        Da = pairs_mod.difference(pa, config.K)
-        gs, gt = dpo.ascent_directions(logits, const.logits0, Da, const.feats, config)
-        new = student.Params(
-            shared=theta.shared + config.eta * jnp.sum(w[:, None] * gs, axis=0),
-            tabular=theta.tabular + config.eta * w[:, None] * gt,
-        )
-        new_logits = student.train_logits(new, const.feats, config.mu, config.s)
-        # the probe: a further independent fresh pair of every prompt
-        pb = loop.fresh_pairs(logits, const, _pair_noise(k_probe, config), config)
-        Db = pairs_mod.difference(pb, config.K)
-        l_before = dpo.loss(dpo.margins(logits, const.logits0, Db, config.beta))
-        l_after = dpo.loss(dpo.margins(new_logits, const.logits0, Db, config.beta))
-        progress = jnp.where(pb.valid, l_before - l_after, 0.0)
-        return gs, gt, progress
-
-    gs, gt, prog = jax.jit(jax.vmap(one))(jax.random.split(key, draws))
+    # one dtype, never weak, however the weights come: a change of it would compile anew
+    w = jnp.asarray(np.full(config.N, 1.0 / config.N) if weights is None else weights, float)
+    gs, gt, prog = _draws(config, const, theta, w, key, int(draws))
     gs, gt, prog = (np.asarray(x, dtype=np.float64) for x in (gs, gt, prog))
     # T2b: the shared-block update eta sum_x w_x G_x^s, one per draw
     upd = float(config.eta) * np.einsum("x,rxd->rd", np.asarray(w, np.float64), gs)

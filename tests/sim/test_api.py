@@ -159,6 +159,43 @@ def test_sharded_sweep_equals_one_device_run(tmp_path):
             np.testing.assert_allclose(res[0][key], res[1][key], atol=1e-6, err_msg=key)
 
 
+def test_pilot_and_confirmation_share_one_compiled_program():
+    """The chunk's shape is free of the seed count past SEED_CHUNK: a 16-seed pilot and a
+    37-seed confirmation of the same sweep compile one program, and a seed's runs do not
+    depend on the chunk it was run in."""
+    from sim import grid
+
+    base = sim.make_config(0.5, 1.0, gate="uniform", N=16, N_h=16, B=4, rounds=3, eta=0.3)
+    pts = {"alpha": np.array([0.2, 0.7, 0.9]), "kappa": np.array([1.0, 2.0, 0.5])}
+    assert grid.chunk_plan(3, 16, 16, 2, grid.CHUNK_RUNS, True) == grid.chunk_plan(
+        3, 37, 16, 2, grid.CHUNK_RUNS, True
+    )
+    before = grid._chunk_cpu._cache_size()
+    pilot = sim.grid_runs(base, pts, np.arange(10_000, 10_016))
+    compiled = grid._chunk_cpu._cache_size()
+    confirmation = sim.grid_runs(base, pts, 37)
+    assert grid._chunk_cpu._cache_size() == compiled <= before + 1
+    assert confirmation.heldout_acc.shape[:2] == (3, 37)
+    alone = sim.grid_runs(base, pts, [36])
+    np.testing.assert_allclose(confirmation.heldout_acc[:, 36], alone.heldout_acc[:, 0], atol=1e-6)
+    assert not np.allclose(pilot.heldout_acc[:, 0], confirmation.heldout_acc[:, 0])
+
+
+def test_progress_moments_compiles_once_per_shape():
+    """T2's moment draws are one program per (shape, draws): other seeds, run keys and weights
+    reuse it (a closure jitted per call compiled 45 times in one quick reproduction)."""
+    from sim import moments
+
+    cfg = sim.make_config(0.7, 1.0, N=16, N_h=16, B=4, rounds=1, eta=0.01)
+    first = sim.progress_moments(cfg, jax.random.PRNGKey(1), 64)
+    compiled = moments._draws._cache_size()
+    other = sim.progress_moments(
+        cfg, jax.random.PRNGKey(2), 64, weights=np.full(16, 1 / 16), run_key=jax.random.PRNGKey(3)
+    )
+    assert moments._draws._cache_size() == compiled
+    assert not np.allclose(first["measured"], other["measured"])
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one XLA device either way")
 def test_cli_simulate_gives_xla_one_device_per_core():
     """The CLI sets the CPU device count before anything imports jax (the memory check does)."""
