@@ -11,7 +11,6 @@ theory's predicted sign (T1: the sign of a_pair - 1/2) with the measured held-ou
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -29,6 +28,7 @@ from empirical.loop import run_loop
 from empirical.steps import choice_completion, evaluate
 from empirical.student import completion_logprobs, load_student
 from empirical.verifiers import JUDGE_PROMPT, make_verifier
+from theory.util import usable_cores
 
 SPECIAL_TOKENS = (
     "<|endoftext|>",
@@ -296,10 +296,7 @@ def _run_task(work: Path, start: Path, seed: int, k: int, s: TinySettings, quiet
 
 def default_workers() -> int:
     """The CPU cores this process may use (each worker runs one thread)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def _run_all(work: Path, seeds: Sequence[int], s: TinySettings, quiet: bool, workers: int):

@@ -6,10 +6,12 @@ import argparse
 from typing import Any
 
 from paper.reproduce import reproduce
+from theory.util import check_int, usable_cores
 
 
 def _handler(args: argparse.Namespace) -> int:
-    return reproduce(args.out, quick=args.quick, quiet=args.quiet)
+    jobs = usable_cores() if args.jobs is None else check_int("--jobs", args.jobs, 1)
+    return reproduce(args.out, quick=args.quick, quiet=args.quiet, jobs=jobs)
 
 
 def register(subparsers: Any) -> None:
@@ -29,4 +31,12 @@ def register(subparsers: Any) -> None:
         "--out", default="results", metavar="DIR", help="output folder (default: ./results)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="J",
+        help="experiments run at once, each in its own process (default: the usable CPU "
+        "cores); the results do not depend on it",
+    )
     p.set_defaults(func=_handler)

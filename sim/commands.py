@@ -15,7 +15,7 @@ from sim import limits
 from sim.files import check_output_file
 from theory.gates import GATES, PROGRESS
 from theory.student import STUDENTS
-from theory.util import UsageError, check_range
+from theory.util import UsageError, check_range, usable_cores
 
 
 def use_all_cpu_cores() -> None:
@@ -25,7 +25,7 @@ def use_all_cpu_cores() -> None:
     already imported (then it would not take effect). GPUs, when present, stay the default.
     """
     flags = os.environ.get("XLA_FLAGS", "")
-    n = os.cpu_count() or 1
+    n = usable_cores()
     if "jax" in sys.modules or "xla_force_host_platform_device_count" in flags or n < 2:
         return
     os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()

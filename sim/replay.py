@@ -71,33 +71,25 @@ def _normalise_or_uniform(w: Float[Array, " N"]) -> Float[Array, " N"]:
 
 # up to this many prompts, ranks come from N^2 comparisons; above it, from a sort (memory)
 _COMPARE_RANK_MAX_N = 256
-# up to this many, the comparisons are unrolled into one fusion (compile time grows with N:
-# a sweep chunk compiled in 9.5 s at N = 128 and 15 s at N = 256, against 5-6 s for the matrix)
-_UNROLL_RANK_MAX_N = 128
 
 
 def ranks(score: Float[Array, " N"]) -> Float[Array, " N"]:
     """rank_x = 1 + #{y: S_y > S_x, or S_y = S_x and y < x}: rank 1 is the largest S.
 
-    For N <= 128 the count is accumulated term by term over y (a Python loop, unrolled into
-    one elementwise XLA fusion): every comparison stays in registers and runs along the prompt
-    axis x. Inside the vmapped scan of a sweep on CPU (N = 128, 1,024 runs, same process A/B)
-    the whole round took 7.7 us CPU per run-round against 9.2 us with the column sum of the
-    N x N comparison matrix in uint8 (which XLA writes out and reads back); in another A/B a
-    float or int32 column sum was about 3 us slower than the uint8 one, and a stable argsort
-    or top_k plus scatter took 17-19 us for the ranks alone. For 128 < N <= 256, the uint8
-    column sum (shorter compile). Large N uses a stable sort to keep memory linear in N: on
+    For N <= 256, the column sum in uint8 of the N x N comparison matrix. An earlier version
+    unrolled the comparisons term by term over y into one fusion (a Python loop): no faster in
+    a sweep (N = 128, 512 runs of 200 rounds, same process, two A/B pairs: 9.6 and 6.9 us CPU
+    per run-round unrolled against 7.0 and 7.7 for the matrix) but twice the compile (lowering
+    1.4 -> 0.6 s, XLA compile 3.9-5.0 -> 2.3-2.4 s per sweep program), and compilation is
+    most of a quick reproduction on a fresh machine. In other A/Bs a float or int32 column sum
+    was about 3 us slower than the uint8 one, and a stable argsort or top_k plus scatter took
+    17-19 us for the ranks alone. Large N uses a stable sort to keep memory linear in N: on
     CPU numpy's (a host callback, one per round for the whole batch of runs), since XLA's
     CPU sort plus scatter inside the vmapped scan took about 220 us per run at N = 512
     against 37 us for the callback (same process, 256 runs); on accelerators XLA's sort.
     """
     N = score.shape[0]
     idx = jnp.arange(N)
-    if N <= _UNROLL_RANK_MAX_N:
-        ahead = jnp.zeros(N, jnp.int32)
-        for y in range(N):  # y wins ties against every x after it
-            ahead = ahead + jnp.where(idx > y, score[y] >= score, score[y] > score)
-        return 1.0 + ahead.astype(score.dtype)
     if N <= _COMPARE_RANK_MAX_N:
         before = idx[:, None] < idx[None, :]  # [y, x]: y comes before x (wins ties)
         other, me = score[:, None], score[None, :]

@@ -5,9 +5,19 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on: its CPU affinity (a SLURM job's cpus-per-task, a
+    container's cpuset), not the machine's count; ``os.cpu_count()`` where there is no affinity."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class UsageError(ValueError):

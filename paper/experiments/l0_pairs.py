@@ -9,6 +9,8 @@ the sweep's kappas and ``theory_pair_accuracy`` (n, alpha, kappa_fine) for the f
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 
 import numpy as np
@@ -90,13 +92,33 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
         "pair_wrong": (dims, np.stack(wrong)),
         "void_frac": (dims, np.stack(void)),
     }
+    theory_p = {k: p[k] for k in ("student", "theory_prompts", "ns", "alphas", "kappas")}
+    data.update(_theory(json.dumps(theory_p, sort_keys=True), bar))
+    return coords, data, {}
+
+
+def _theory(key: str, bar: common.Bar) -> dict:
+    """Theory's pair accuracies for the spec's (n, alpha, kappa) grid and a fine kappa curve.
+
+    Seed-free, so computed once per process for its inputs (``key``: the spec's theory
+    fields as JSON): the pilot and the confirmation ask for the same numbers (tens of seconds).
+    """
+    bar("pairs: theory")
+    return {k: (dims, v.copy()) for k, (dims, v) in _theory_arrays(key).items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _theory_arrays(key: str) -> dict:
+    p = json.loads(key)
+    A, K = np.array(p["alphas"]), np.array(p["kappas"])
+    fine = np.linspace(0.0, max(p["kappas"]), 41)
+    data = {}
     pis = theory.theta0_policies(common.model_fields(p["student"]), p["theory_prompts"], seed=1)
     for name, ks in (("theory_pair_accuracy", fine), ("theory_pair_accuracy_grid", K)):
         val = np.empty((len(p["ns"]), len(A), len(ks)))
         se = np.zeros_like(val)
         for i, n in enumerate(p["ns"]):
             for j, a in enumerate(A):
-                bar(f"pairs: theory n={n}")
                 if int(n) == 2:  # exact closed form, independent of the policy
                     val[i, j] = theory.pair_accuracy(float(a), ks)
                 else:  # the plotted fine curve is only drawn: fewer prompts
@@ -105,7 +127,7 @@ def run(p: dict, bar: common.Bar) -> common.Payload:
         kdim = "kappa_fine" if name == "theory_pair_accuracy" else "kappa"
         data[name] = (("n", "alpha", kdim), val)
         data[name + "_se"] = (("n", "alpha", kdim), se)
-    return coords, data, {}
+    return data
 
 
 def claims(res: Results, meta: dict, pilot: Results | None = None) -> list[Claim]:

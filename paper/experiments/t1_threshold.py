@@ -13,6 +13,7 @@ theory gives none); attr ``student_names``.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -51,15 +52,18 @@ def full_run_theory(kappa: float, student: str, rounds: int, fields: dict) -> di
     """T1-long's prediction (theory.longrun.long_run_prediction): alpha*, its error, slope.
 
     This is the hook of the full-run threshold row: the long-run theory of issue 11."""
+    fixed = (int(fields["N"]), int(fields["B"]), float(fields["eta"]), float(fields["beta"]))
+    return dict(_full_run_theory(float(kappa), student, int(rounds), *fixed))
+
+
+@functools.lru_cache(maxsize=64)
+def _full_run_theory(
+    kappa: float, student: str, rounds: int, N: int, B: int, eta: float, beta: float
+) -> dict:
+    """:func:`full_run_theory`, once per process for its inputs (the pilot and the
+    confirmation ask for the same prediction; seconds each)."""
     r = longrun.long_run_prediction(
-        0.5,
-        kappa,
-        rounds=rounds,
-        student=student,
-        N=int(fields["N"]),
-        B=int(fields["B"]),
-        eta=fields["eta"],
-        beta=fields["beta"],
+        0.5, kappa, rounds=rounds, student=student, N=N, B=B, eta=eta, beta=beta
     )
     return {
         "alpha": r["threshold_full_run"],

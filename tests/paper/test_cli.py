@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from paper.cli import build_parser, main
 
 
@@ -28,6 +30,15 @@ def test_bad_out_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["reproduce", "--quick", "--out", str(f)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--out" in err
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_bad_jobs_is_one_line_and_exit_2_before_any_work(tmp_path, capsys, jobs):
+    out = tmp_path / "out"
+    assert main(["reproduce", "--quick", "--out", str(out), "--jobs", jobs]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--jobs" in err and len(err.splitlines()) == 1
+    assert not out.exists()
 
 
 def test_the_paper_layer_is_not_imported_by_lower_layers():

@@ -4,6 +4,7 @@ student). See paper/experiments/ladder/__init__.py for the experiment as a whole
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,12 @@ def spec(quick: bool) -> dict:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def b_for(accuracy: float, K: int, mu: float) -> float:
-    """Competence b whose initial held-out accuracy is ``accuracy`` (theory.heldout_accuracy0)."""
+    """Competence b whose initial held-out accuracy is ``accuracy`` (theory.heldout_accuracy0).
+
+    Once per process for its inputs: the calibration, the pilot and the confirmation ask for
+    the same roots (about 1.5 s each)."""
     return brentq(lambda b: theory.heldout_accuracy0(K, mu, b) - accuracy, -5.0, 20.0, xtol=1e-10)
 
 
