@@ -174,7 +174,10 @@ _POLICY_K_MAX = 12  # the exact per-policy form enumerates 2^(K-1) verdict patte
 
 def _policy_table(kappa: float, policies: Any, n: int) -> tuple[np.ndarray, ...]:
     """Per question and verdict pattern, P(top correct, >= 1 correct | v_0, pattern): free of
-    alpha, which enters only through the pattern weights (so inverse maps are cheap)."""
+    alpha, which enters only through the pattern weights (so inverse maps are cheap).
+
+    Kept per (kappa, n, policies) in this process: a ladder asks for the same table for every
+    alpha and student at a rung (seconds each for hundreds of questions)."""
     check_range("kappa", kappa, 0.0)
     n = check_int("n", n, 2)
     pi = np.atleast_2d(np.asarray(policies, dtype=float))
@@ -183,8 +186,16 @@ def _policy_table(kappa: float, policies: Any, n: int) -> tuple[np.ndarray, ...]
     check_range("policies", pi, 0.0, 1.0)
     if np.any(np.abs(pi.sum(1) - 1.0) > 1e-9):
         raise ValueError("each row of policies must sum to 1")
+    pi = np.ascontiguousarray(pi)
+    return _policy_table_of(float(kappa), n, pi.tobytes(), pi.shape)
+
+
+@functools.lru_cache(maxsize=256)
+def _policy_table_of(
+    kappa: float, n: int, pi_bytes: bytes, shape: tuple[int, int]
+) -> tuple[np.ndarray, ...]:
+    pi = np.frombuffer(pi_bytes, dtype=float).reshape(shape)
     K = pi.shape[1]
-    kappa = float(kappa)
     pats = np.array(np.meshgrid(*[[0, 1]] * (K - 1), indexing="ij")).reshape(K - 1, -1).T
     p = pi[:, 0]
     q_hi = pi[:, 1:] @ pats.T  # (M, P) incorrect mass marked correct
@@ -213,7 +224,10 @@ def _policy_table(kappa: float, policies: Any, n: int) -> tuple[np.ndarray, ...]
     den = float((-np.expm1(n * np.log1p(-np.minimum(p, 1.0 - 1e-16)))).sum())
     if den <= 0.0:
         raise ValueError("no question has a correct answer with positive probability")
-    return vals[0] / den, vals[1] / den, pats.sum(1), K
+    table = (vals[0] / den, vals[1] / den, pats.sum(1))
+    for arr in table:  # shared by every caller with these inputs
+        arr.setflags(write=False)
+    return (*table, K)
 
 
 def _policy_value(table: tuple[np.ndarray, ...], alpha: Any) -> np.ndarray:

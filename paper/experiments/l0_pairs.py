@@ -58,9 +58,8 @@ def theory_pair_accuracy_mixture(
     """
     val, se = np.empty(len(kappas)), np.empty(len(kappas))
     for j, k in enumerate(kappas):
-        probs = [theory.expected_prompt_pair_probs(pi, alpha, float(k), n) for pi in pis]
-        rw = np.array([[o["right"], o["wrong"]] for o in probs])
-        r, m = rw[:, 0], rw.sum(axis=1)
+        probs = theory.expected_prompt_pair_probs(np.asarray(pis), alpha, float(k), n)
+        r, m = probs["right"], probs["right"] + probs["wrong"]
         ratio = r.mean() / m.mean()
         resid = (r - ratio * m) / m.mean()
         val[j], se[j] = ratio, resid.std(ddof=1) / math.sqrt(len(r))

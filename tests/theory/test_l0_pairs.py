@@ -167,6 +167,30 @@ def test_L0_n2_noiseless_and_exact_finite_K_average():
     assert ex["void"] == pytest.approx((pi**2).sum(), abs=1e-12)
 
 
+def test_L0_exact_average_of_many_policies_is_each_policys_verdict_average():
+    """(M, K) policies at once: row m is the 2^K-verdict average of prompt_pair_probs (the
+    per-verdict law by best_worst_class_probs), computed here by brute force."""
+    import itertools
+
+    rng = np.random.default_rng(3)
+    pis = rng.dirichlet(np.ones(4), size=5)
+    alpha, kappa, n = 0.3, 1.5, 4
+    many = theory.expected_prompt_pair_probs(pis, alpha, kappa, n)
+    assert many["matrix"].shape == (5, 4, 4) and many["right"].shape == (5,)
+    for m, pi in enumerate(pis):
+        right = wrong = 0.0
+        for v in itertools.product([0, 1], repeat=4):
+            w = np.prod([alpha if (vj == 1) == (j == 0) else 1 - alpha for j, vj in enumerate(v)])
+            o = theory.prompt_pair_probs(pi, np.array(v), kappa, n)
+            right, wrong = right + w * o["right"], wrong + w * o["wrong"]
+        assert many["right"][m] == pytest.approx(right, abs=1e-9)
+        assert many["wrong"][m] == pytest.approx(wrong, abs=1e-9)
+        one = theory.expected_prompt_pair_probs(pi, alpha, kappa, n)
+        np.testing.assert_allclose(one["matrix"], many["matrix"][m], atol=1e-14)
+    with pytest.raises(ValueError, match="sum to 1"):
+        theory.expected_prompt_pair_probs(pis * 1.1, alpha, kappa, n)
+
+
 def test_L0_broadcasting_and_void():
     out = theory.pair_accuracy(np.array([0.1, 0.9])[:, None], np.array([0.0, 1.0, 2.0]))
     assert out.shape == (2, 3)
