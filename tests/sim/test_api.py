@@ -12,6 +12,7 @@ import pytest
 
 import sim
 from paper.cli import main
+from theory.util import usable_cores
 
 SMALL = {"N": 48, "N_h": 64, "B": 16, "rounds": 25}
 
@@ -196,9 +197,12 @@ def test_progress_moments_compiles_once_per_shape():
     assert not np.allclose(first["measured"], other["measured"])
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one XLA device either way")
-def test_cli_simulate_gives_xla_one_device_per_core():
-    """The CLI sets the CPU device count before anything imports jax (the memory check does)."""
+@pytest.mark.skipif(usable_cores() < 2, reason="one core: one XLA device either way")
+@pytest.mark.parametrize("restrict", [False, True])
+def test_cli_simulate_gives_xla_one_device_per_usable_core(restrict):
+    """The CLI sets the CPU device count before anything imports jax (the memory check does):
+    one device per core this process may use, so a job pinned to one core (SLURM
+    cpus-per-task, taskset) gets one device, not the machine's count."""
     code = textwrap.dedent(
         """
         import contextlib, io
@@ -212,8 +216,15 @@ def test_cli_simulate_gives_xla_one_device_per_core():
     )
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     env["PYTHONPATH"] = os.getcwd() + os.pathsep + env.get("PYTHONPATH", "")
+    cores = sorted(os.sched_getaffinity(0))
+    pin = (lambda: os.sched_setaffinity(0, cores[:1])) if restrict else None
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=pin,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[-2:] == ["0", str(os.cpu_count())]
+    assert out.stdout.split()[-2:] == ["0", str(1 if restrict else usable_cores())]
