@@ -364,20 +364,14 @@ def expected_prompt_pair_probs(
         )
     right = P[:, 0, 1:].sum(-1)
     wrong = P[:, 1:, 0].sum(-1)
-    out = {
-        "matrix": P,
-        "right": right,
-        "wrong": wrong,
-        "void": np.trace(P, axis1=1, axis2=2),
-        "unmixed": 1.0 - right - wrong,
-    }
+    void, unmixed = np.trace(P, axis1=1, axis2=2), 1.0 - right - wrong
+    out = {"matrix": P, "right": right, "wrong": wrong, "void": void, "unmixed": unmixed}
     if pi.ndim == 1:
         return {k: v[0] if k == "matrix" else float(v[0]) for k, v in out.items()}
     return out
 
 
-# elements of the (M, 2^K, K, K) kernel array per block of policies
-_EXPECTED_CHUNK = 1 << 22
+_EXPECTED_CHUNK = 1 << 22  # elements of the (M, 2^K, K, K) kernel array per block of policies
 
 
 # ---------------------------------------------------------------- verdict-averaged L0 --------
