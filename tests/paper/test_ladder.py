@@ -15,7 +15,7 @@ import figures
 import theory
 from figures import ladder as ladder_figure
 from figures._common import write_manifest
-from paper import reproduce
+from paper import build, reproduce
 from paper.claims import meta
 from paper.experiments import EXPERIMENTS, ladder
 from sim.results import Results, read_results, write_results
@@ -303,7 +303,7 @@ def test_ladder_is_wired_into_reproduce():
     assert ladder in EXPERIMENTS and "ladder" in figures.FIGURES
     assert ladder_figure in reproduce.FIGURE_MODULES
     # the paper's names: generated/ladder.tex from OUT/ladder.md, figures/ladder.pdf
-    main_tex = (reproduce.PAPER_SRC / "main.tex").read_text()
+    main_tex = (build.PAPER_SRC / "main.tex").read_text()
     assert "{ladder.pdf}" in main_tex and "\\optionalinput{ladder}" in main_tex
     assert ladder.REPORT == "ladder.md" and ladder_figure.STEM == "ladder"
 
