@@ -25,12 +25,12 @@ from empirical.config import LoopConfig
 from empirical.data import TASKS, load_task
 from empirical.loop import run_loop
 from empirical.student import DTYPES, load_student
-from empirical.tiny import TinySettings, default_workers, format_report, run_tiny
+from empirical.tiny import TinySettings, format_report, run_tiny
 from empirical.train import OPTIMIZERS, SCHEDULES, STEP_NORMS
 from empirical.verifiers import load_plugin, make_verifier, parse_verifier_spec
 from sim.files import atomic_write_json, to_json
 from theory.gates import GATE_DEFAULTS, GATES, PROGRESS
-from theory.util import UsageError, check_int, check_range
+from theory.util import UsageError, check_int, check_range, usable_cores
 
 __all__ = ["main", "register"]
 
@@ -297,7 +297,7 @@ def _tiny(args: argparse.Namespace) -> int:
     s = replace(TinySettings(), gate=args.gate, dtype=args.dtype)
     if args.rounds is not None:
         s = replace(s, rounds=check_int("--rounds", args.rounds, 1))
-    workers = default_workers() if args.workers is None else args.workers
+    workers = usable_cores() if args.workers is None else args.workers
     workers = check_int("--workers", workers, 1)
     if args.out is not None:
         check_out_dir(args.out)

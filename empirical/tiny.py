@@ -28,7 +28,6 @@ from empirical.loop import run_loop
 from empirical.steps import choice_completion, evaluate
 from empirical.student import completion_logprobs, load_student
 from empirical.verifiers import JUDGE_PROMPT, make_verifier
-from theory.util import usable_cores
 
 SPECIAL_TOKENS = (
     "<|endoftext|>",
@@ -292,11 +291,6 @@ def _run_task(work: Path, start: Path, seed: int, k: int, s: TinySettings, quiet
         st, pool, held, make_verifier(spec, seed=seed), s.loop_config(seed), out, quiet=quiet
     )
     return run_report(out, log, n=s.n, gate=s.gate, spec=spec, K=4)
-
-
-def default_workers() -> int:
-    """The CPU cores this process may use (each worker runs one thread)."""
-    return usable_cores()
 
 
 def _run_all(work: Path, seeds: Sequence[int], s: TinySettings, quiet: bool, workers: int):

@@ -100,7 +100,7 @@ def _theory(key: str, bar: common.Bar) -> dict:
     """Theory's pair accuracies for the spec's (n, alpha, kappa) grid and a fine kappa curve.
 
     Seed-free, so computed once per process for its inputs (``key``: the spec's theory
-    fields as JSON): the pilot and the confirmation ask for the same numbers (tens of seconds).
+    fields as JSON): the pilot and the confirmation ask for the same numbers (3 s quick).
     """
     bar("pairs: theory")
     return {k: (dims, v.copy()) for k, (dims, v) in _theory_arrays(key).items()}
